@@ -1,0 +1,109 @@
+/* The `amicale` command line: shared pieces of the commands (argument
+ * parsing, opening the node, output, exit statuses). Each command is a
+ * function `int cmd_x(int argc, char **argv)` returning an exit status. */
+#ifndef AMICALE_CLI_CLI_H
+#define AMICALE_CLI_CLI_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "proto/error.h"
+#include "store/datadir.h"
+#include "store/search.h"
+
+/* Exit statuses, documented in the README. */
+enum {
+  EXIT_OK = 0,
+  EXIT_INTERNAL = 1, /* internal failure (I/O, out of memory, bug) */
+  EXIT_USAGE = 2,    /* bad command line */
+  EXIT_NOTFOUND = 3, /* no such member / no node */
+  EXIT_INVALID = 4,  /* invalid data (input file, damaged store, bad value) */
+  EXIT_EXISTS = 5,   /* already exists (node, email address) */
+};
+
+int am_cli_exit_code(int rc);
+
+/* Prints "amicale: <message>" on stderr and returns the exit status. */
+int am_cli_fail(int rc, const am_error *err);
+int am_cli_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* ---- arguments -------------------------------------------------------- */
+
+#define AM_ARGS_MAX 256
+
+typedef struct am_opt {
+  const char *name; /* without the leading "--" */
+  bool has_arg;
+} am_opt;
+
+typedef struct am_args {
+  const char *pos[AM_ARGS_MAX];
+  int npos;
+  struct { const char *name, *value; } opts[AM_ARGS_MAX];
+  int nopts;
+  const char *dir; /* --dir, accepted by every command */
+  bool json;       /* --json, where the command has it */
+} am_args;
+
+/* Parses argv[0..argc) against spec (terminated by {NULL}); "--opt=value"
+ * and "--opt value" both work, "--" ends options. Returns 0 or prints a
+ * usage error and returns EXIT_USAGE. */
+int am_args_parse(int argc, char **argv, const am_opt *spec, am_args *a);
+const char *am_args_get(const am_args *a, const char *name); /* last value */
+bool am_args_has(const am_args *a, const char *name);
+/* Parses a non-negative integer option; EXIT_USAGE on error. */
+int am_args_size(const am_args *a, const char *name, size_t def, size_t *out);
+
+/* Opens the node chosen by --dir / the environment. */
+int am_cli_open(const am_args *a, am_node *n, int flags);
+
+/* ---- output ----------------------------------------------------------- */
+
+/* The member list as an aligned table (terminal width aware). */
+void am_print_table(FILE *out, const am_member *v, size_t n);
+/* One member, field by field, with visibility. */
+void am_print_member(FILE *out, const am_member *m);
+/* Prints a JSON value (then decref's it); returns an exit status. */
+int am_print_json(FILE *out, void *json);
+
+/* ---- search filters shared by search and export ----------------------- */
+
+extern const am_opt am_search_opts[];
+/* Fills q from the parsed arguments (and free text from positionals
+ * starting at pos_from, joined into textbuf). EXIT_USAGE on error. */
+int am_query_from_args(const am_args *a, int pos_from, am_query *q,
+                       char *textbuf, size_t textlen);
+
+/* ---- commands ---------------------------------------------------------- */
+
+int cmd_init(int argc, char **argv);
+int cmd_id(int argc, char **argv);
+int cmd_member(int argc, char **argv);
+int cmd_member_import(int argc, char **argv);
+int cmd_member_export(int argc, char **argv);
+
+/* The importer, as the benchmark drives it. */
+typedef struct am_import_opts {
+  const char *path;
+  const char *encoding;  /* NULL: detect */
+  char separator;        /* 0: detect */
+  const char *map;       /* "Header=field,..." */
+  int on_duplicate;      /* AM_DUP_* */
+  bool strict, dry_run;
+  size_t batch;          /* rows per transaction */
+  bool progress;         /* draw a progress bar on stderr */
+  FILE *report;          /* where row errors and the summary go (NULL: quiet) */
+} am_import_opts;
+
+enum { AM_DUP_UPDATE, AM_DUP_SKIP, AM_DUP_ERROR };
+
+typedef struct am_import_stats {
+  size_t rows, added, updated, skipped, errors;
+  const char *encoding;
+  char separator;
+} am_import_stats;
+
+int am_import(am_store *s, const am_import_opts *o, am_import_stats *st,
+              am_error *err);
+
+#endif

@@ -1,0 +1,399 @@
+/* `amicale member ...`: the alumni manager's directory commands. Field
+ * options (--given-name, --employer, --skill, ...) come from the field
+ * table, so every field can be set from the command line. */
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "proto/member_json.h"
+
+#define DEFAULT_LIMIT 50
+
+/* ---- options ------------------------------------------------------------ */
+
+/* --given-name, --job-title, ... built once from the field table. */
+static char field_flag[AM_F__COUNT][32];
+static am_opt edit_spec[AM_F__COUNT + 8];
+
+static const am_opt *member_edit_spec(void) {
+  if (edit_spec[0].name) return edit_spec;
+  int k = 0;
+  for (int f = 0; f < AM_F__COUNT; f++) {
+    const char *s = am_fields[f].name;
+    size_t i = 0;
+    for (; s[i] && i < sizeof field_flag[f] - 1; i++) field_flag[f][i] = s[i] == '_' ? '-' : s[i];
+    field_flag[f][i] = '\0';
+    edit_spec[k++] = (am_opt){field_flag[f], true};
+  }
+  edit_spec[k++] = (am_opt){"email", true};
+  edit_spec[k++] = (am_opt){"skill", true};
+  edit_spec[k++] = (am_opt){"language", true};
+  edit_spec[k++] = (am_opt){"visibility", true};
+  edit_spec[k++] = (am_opt){"json", false};
+  edit_spec[k] = (am_opt){NULL, false};
+  return edit_spec;
+}
+
+const am_opt am_search_opts[] = {
+  {"text", true}, {"promo", true}, {"programme", true}, {"employer", true},
+  {"city", true}, {"country", true}, {"sector", true}, {"skill", true},
+  {"language", true}, {"mentoring", false}, {"sort", true}, {"limit", true},
+  {"offset", true}, {"json", false}, {"format", true}, {"output", true},
+  {"separator", true}, {"excel", false}, {NULL, false},
+};
+
+/* "2010", "2010-2015", "2010-", "-2015" */
+static int parse_promo(const char *s, uint32_t *lo, uint32_t *hi) {
+  const char *dash = strchr(s, '-');
+  char *end;
+  *lo = *hi = 0;
+  if (!dash) {
+    long v = strtol(s, &end, 10);
+    if (*end || v < AM_YEAR_MIN || v > AM_YEAR_MAX) return -1;
+    *lo = *hi = (uint32_t)v;
+    return 0;
+  }
+  if (dash != s) {
+    long v = strtol(s, &end, 10);
+    if (end != dash || v < AM_YEAR_MIN || v > AM_YEAR_MAX) return -1;
+    *lo = (uint32_t)v;
+  }
+  if (dash[1]) {
+    long v = strtol(dash + 1, &end, 10);
+    if (*end || v < AM_YEAR_MIN || v > AM_YEAR_MAX) return -1;
+    *hi = (uint32_t)v;
+  }
+  if (!*lo && !*hi) return -1;
+  if (*lo && *hi && *lo > *hi) return -1;
+  return 0;
+}
+
+int am_query_from_args(const am_args *a, int pos_from, am_query *q, char *textbuf,
+                       size_t textlen) {
+  static const struct { const char *opt; int field; } exact[] = {
+    {"programme", AM_F_PROGRAMME}, {"employer", AM_F_EMPLOYER}, {"city", AM_F_CITY},
+    {"country", AM_F_COUNTRY}, {"sector", AM_F_SECTOR}, {"skill", AM_F_SKILLS},
+    {"language", AM_F_LANGUAGES},
+  };
+  am_error err = {0};
+  memset(q, 0, sizeof *q);
+  /* Free text: --text and the remaining words on the line. */
+  size_t used = 0;
+  textbuf[0] = '\0';
+  const char *t = am_args_get(a, "text");
+  for (int i = pos_from - 1; i < a->npos; i++) {
+    const char *w = i < pos_from ? t : a->pos[i];
+    if (!w) continue;
+    int n = snprintf(textbuf + used, textlen - used, "%s%s", used ? " " : "", w);
+    if (n < 0 || (size_t)n >= textlen - used) return am_cli_usage("search text too long");
+    used += (size_t)n;
+  }
+  q->text = used ? textbuf : NULL;
+  for (int i = 0; i < a->nopts; i++)
+    for (size_t k = 0; k < sizeof exact / sizeof *exact; k++)
+      if (strcmp(a->opts[i].name, exact[k].opt) == 0 &&
+          am_query_filter(q, exact[k].field, a->opts[i].value, &err))
+        return am_cli_fail(AM_EUSAGE, &err);
+  const char *promo = am_args_get(a, "promo");
+  if (promo && parse_promo(promo, &q->promo_min, &q->promo_max))
+    return am_cli_usage("--promo '%s' should be a year (2015) or a range (2010-2015, 2010-, -2015)", promo);
+  q->mentoring = am_args_has(a, "mentoring");
+  const char *sort = am_args_get(a, "sort");
+  if (!sort || strcmp(sort, "name") == 0) q->sort = AM_SORT_NAME;
+  else if (strcmp(sort, "promo") == 0) q->sort = AM_SORT_PROMO;
+  else return am_cli_usage("--sort '%s' should be name or promo", sort);
+  int rc = am_args_size(a, "limit", DEFAULT_LIMIT, &q->limit);
+  if (!rc) rc = am_args_size(a, "offset", 0, &q->offset);
+  return rc;
+}
+
+/* ---- finding a member --------------------------------------------------- */
+
+/* "42" is an id; anything with an @ is an address. */
+static int resolve(am_txn *t, const char *ref, uint64_t *id, am_error *err) {
+  if (strchr(ref, '@')) {
+    am_member tmp;
+    am_member_init(&tmp);
+    int rc = am_member_set(&tmp, AM_F_EMAILS, ref, strlen(ref), err);
+    if (!rc && tmp.emails.n == 1) rc = am_members_by_email(t, tmp.emails.v[0], id);
+    else if (!rc) rc = AM_EUSAGE;
+    am_member_free(&tmp);
+    if (rc == AM_ENOTFOUND) return am_fail(err, rc, "no member has the address %s", ref);
+    if (rc == AM_EINVAL) return am_fail(err, AM_EUSAGE, "'%s' is neither a member id nor an address", ref);
+    return rc;
+  }
+  char *end;
+  unsigned long long v = strtoull(ref, &end, 10);
+  if (!*ref || *end || v == 0 || ref[0] == '-')
+    return am_fail(err, AM_EUSAGE, "'%s' is neither a member id (a number) nor an email address", ref);
+  *id = v;
+  return 0;
+}
+
+/* ---- add / edit ---------------------------------------------------------- */
+
+typedef struct edit {
+  const am_args *a;
+  const char *ref; /* NULL: add */
+  am_member m;     /* the result, for printing */
+  bool have;
+} edit;
+
+/* Applies every field option of a to m. Several values of a list option
+ * add up ("--skill Python --skill SQL"). */
+static int apply_options(am_member *m, const am_args *a, am_error *err) {
+  for (int f = 0; f < AM_F__COUNT; f++) {
+    am_buf v = {0};
+    bool seen = false;
+    for (int i = 0; i < a->nopts; i++) {
+      int of = am_field_by_name(a->opts[i].name);
+      if (of != f) continue;
+      if (seen && am_fields[f].type == AM_T_LIST) am_buf_append(&v, ";", 1);
+      else if (seen) v.len = 0;
+      am_buf_append(&v, a->opts[i].value, strlen(a->opts[i].value));
+      seen = true;
+    }
+    if (!seen) continue;
+    int rc = am_member_set(m, f, v.data ? v.data : "", v.len, err);
+    am_buf_free(&v);
+    if (rc) {
+      am_error_prefix(err, "--%s: ", field_flag[f]);
+      return rc;
+    }
+  }
+  const char *vis = am_args_get(a, "visibility");
+  if (vis) {
+    int rc = am_member_set_visibility(m, vis, strlen(vis), err);
+    if (rc) {
+      am_error_prefix(err, "--visibility: ");
+      return rc;
+    }
+  }
+  return 0;
+}
+
+typedef struct edit_ctx {
+  edit *e;
+  am_error *err;
+} edit_ctx;
+
+static int edit_fn(am_txn *t, void *arg) {
+  edit_ctx *c = arg;
+  edit *e = c->e;
+  int rc;
+  if (e->have) am_member_free(&e->m);
+  e->have = false;
+  am_member_init(&e->m);
+  if (e->ref) {
+    uint64_t id;
+    if ((rc = resolve(t, e->ref, &id, c->err))) return rc;
+    am_member_free(&e->m);
+    if ((rc = am_members_get(t, id, &e->m, c->err))) return rc;
+  }
+  e->have = true;
+  if ((rc = apply_options(&e->m, e->a, c->err))) return rc;
+  return am_members_put(t, &e->m, 0, c->err);
+}
+
+static int member_add_or_edit(int argc, char **argv, bool add) {
+  am_args a;
+  am_node n;
+  int rc = am_args_parse(argc, argv, member_edit_spec(), &a);
+  if (rc) return rc;
+  if (add && a.npos) return am_cli_usage("member add takes options only, not '%s'", a.pos[0]);
+  if (!add && a.npos != 1) return am_cli_usage("usage: amicale member edit ID|EMAIL [--field value ...]");
+  if (!add && a.nopts == (a.json ? 1 : 0)) return am_cli_usage("member edit: nothing to change (give --field value options)");
+  if ((rc = am_cli_open(&a, &n, AM_NODE_STORE))) return rc;
+  edit e = {.a = &a, .ref = add ? NULL : a.pos[0]};
+  am_error err = {0};
+  edit_ctx c = {&e, &err};
+  rc = am_store_write(n.store, edit_fn, &c, &err);
+  if (rc) {
+    rc = am_cli_fail(rc, &err);
+  } else if (a.json) {
+    rc = am_print_json(stdout, am_member_to_json(&e.m));
+  } else {
+    am_buf name = {0};
+    am_member_display_name(&e.m, &name);
+    am_buf_append(&name, "", 1);
+    printf("%s member %llu: %s\n", add ? "Added" : "Updated", (unsigned long long)e.m.id, name.data);
+    am_buf_free(&name);
+  }
+  if (e.have) am_member_free(&e.m);
+  am_node_close(&n);
+  return rc;
+}
+
+/* ---- show / remove ---------------------------------------------------------- */
+
+typedef struct one {
+  const char *ref;
+  am_member m;
+  bool have;
+  am_error *err;
+} one;
+
+static int show_fn(am_txn *t, void *arg) {
+  one *o = arg;
+  uint64_t id;
+  int rc = resolve(t, o->ref, &id, o->err);
+  if (!rc) rc = am_members_get(t, id, &o->m, o->err);
+  o->have = rc == 0;
+  return rc;
+}
+
+static int remove_fn(am_txn *t, void *arg) {
+  one *o = arg;
+  if (o->have) am_member_free(&o->m);
+  int rc = show_fn(t, arg);
+  if (!rc) rc = am_members_remove(t, o->m.id, o->err);
+  return rc;
+}
+
+static int member_show_or_remove(int argc, char **argv, bool remove) {
+  static const am_opt spec[] = {{"json", false}, {NULL, false}};
+  am_args a;
+  am_node n;
+  int rc = am_args_parse(argc, argv, spec, &a);
+  if (rc) return rc;
+  if (a.npos != 1)
+    return am_cli_usage("usage: amicale member %s ID|EMAIL", remove ? "remove" : "show");
+  if ((rc = am_cli_open(&a, &n, AM_NODE_STORE | (remove ? 0 : AM_NODE_READ_ONLY)))) return rc;
+  am_error err = {0};
+  one o = {.ref = a.pos[0], .err = &err};
+  rc = remove ? am_store_write(n.store, remove_fn, &o, &err)
+              : am_store_read(n.store, show_fn, &o, &err);
+  if (rc) {
+    rc = am_cli_fail(rc, &err);
+  } else if (a.json) {
+    rc = am_print_json(stdout, am_member_to_json(&o.m));
+  } else if (remove) {
+    am_buf name = {0};
+    am_member_display_name(&o.m, &name);
+    am_buf_append(&name, "", 1);
+    printf("Removed member %llu: %s\n", (unsigned long long)o.m.id, name.data);
+    am_buf_free(&name);
+  } else {
+    am_print_member(stdout, &o.m);
+  }
+  if (o.have) am_member_free(&o.m);
+  am_node_close(&n);
+  return rc;
+}
+
+/* ---- list / search ------------------------------------------------------------ */
+
+typedef struct search_ctx {
+  const am_query *q;
+  am_results r;
+  am_error *err;
+} search_ctx;
+
+static int search_fn(am_txn *t, void *arg) {
+  search_ctx *s = arg;
+  return am_search(t, s->q, &s->r, s->err);
+}
+
+static int member_search(int argc, char **argv, bool list) {
+  am_args a;
+  am_node n;
+  am_query q;
+  char text[4096];
+  int rc = am_args_parse(argc, argv, am_search_opts, &a);
+  if (rc) return rc;
+  for (int i = 0; i < a.nopts; i++) {
+    const char *o = a.opts[i].name;
+    if (!strcmp(o, "format") || !strcmp(o, "output") || !strcmp(o, "separator") || !strcmp(o, "excel"))
+      return am_cli_usage("--%s belongs to `member export`", o);
+  }
+  if (list && a.npos) return am_cli_usage("member list takes no argument (use member search TEXT)");
+  if ((rc = am_query_from_args(&a, 0, &q, text, sizeof text))) return rc;
+  if ((rc = am_cli_open(&a, &n, AM_NODE_STORE | AM_NODE_READ_ONLY))) return rc;
+  am_error err = {0};
+  search_ctx s = {.q = &q, .err = &err};
+  rc = am_store_read(n.store, search_fn, &s, &err);
+  if (rc) {
+    rc = am_cli_fail(rc, &err);
+  } else if (a.json) {
+    json_t *arr = json_array();
+    for (size_t i = 0; arr && i < s.r.n; i++) json_array_append_new(arr, am_member_to_json(&s.r.v[i]));
+    rc = am_print_json(stdout, json_pack("{s:I, s:I, s:I, s:o}", "total", (json_int_t)s.r.total,
+                                         "offset", (json_int_t)q.offset, "limit", (json_int_t)q.limit,
+                                         "members", arr));
+  } else if (s.r.total == 0) {
+    printf("No member matches.\n");
+  } else {
+    am_print_table(stdout, s.r.v, s.r.n);
+    if (s.r.n < s.r.total)
+      printf("\n%zu–%zu of %zu members (use --offset %zu for the next page, --limit 0 for all)\n",
+             q.offset + (s.r.n ? 1 : 0), q.offset + s.r.n, s.r.total, q.offset + s.r.n);
+    else
+      printf("\n%zu member%s\n", s.r.total, s.r.total == 1 ? "" : "s");
+  }
+  am_results_free(&s.r);
+  am_node_close(&n);
+  return rc;
+}
+
+/* ---- dispatch -------------------------------------------------------------------- */
+
+static void member_help(void) {
+  printf(
+      "usage: amicale member COMMAND [options]\n"
+      "\n"
+      "  add     --given-name G --family-name F [--email E] [field options]\n"
+      "  show    ID|EMAIL [--json]\n"
+      "  edit    ID|EMAIL [field options]\n"
+      "  remove  ID|EMAIL\n"
+      "  list    [--sort name|promo] [--limit N] [--offset N] [--json]\n"
+      "  search  [TEXT] [--promo 2010-2015] [--programme P] [--employer E] [--city C]\n"
+      "          [--country C] [--sector S] [--skill S]... [--language L]... [--mentoring]\n"
+      "          [--sort name|promo] [--limit N] [--offset N] [--json]\n"
+      "  import  FILE.csv [--encoding E] [--separator ';'] [--map 'Column=field,...']\n"
+      "          [--on-duplicate update|skip|error] [--strict] [--dry-run]\n"
+      "  export  [--format csv|json|vcard] [--output FILE] [--excel] [search filters]\n"
+      "\n"
+      "Field options (lists take several values separated by ';' or ','):\n");
+  for (int f = 0; f < AM_F__COUNT; f++) {
+    const char *type = "";
+    switch (am_fields[f].type) {
+    case AM_T_LIST: type = "LIST"; break;
+    case AM_T_YEAR: type = "YEAR"; break;
+    case AM_T_BOOL: type = "yes|no"; break;
+    case AM_T_DATE: type = "YYYY-MM-DD"; break;
+    case AM_T_CONSENT: type = "yes|no|YYYY-MM-DD"; break;
+    default: type = "TEXT"; break;
+    }
+    char flag[40];
+    snprintf(flag, sizeof flag, "--%s", am_fields[f].name);
+    for (char *p = flag; *p; p++)
+      if (*p == '_') *p = '-';
+    printf("  %-22s %-18s %s\n", flag, type, am_fields[f].label);
+  }
+  printf("  %-22s %-18s %s\n", "--visibility", "FIELD=LEVEL,...",
+         "private (managers), school (members), federation (peers)");
+}
+
+int cmd_member(int argc, char **argv) {
+  if (argc < 1 || !strcmp(argv[0], "--help") || !strcmp(argv[0], "help")) {
+    member_help();
+    return argc < 1 ? EXIT_USAGE : EXIT_OK;
+  }
+  const char *sub = argv[0];
+  argc--, argv++;
+  for (int i = 0; i < argc; i++)
+    if (!strcmp(argv[i], "--help")) {
+      member_help();
+      return EXIT_OK;
+    }
+  if (!strcmp(sub, "add")) return member_add_or_edit(argc, argv, true);
+  if (!strcmp(sub, "edit")) return member_add_or_edit(argc, argv, false);
+  if (!strcmp(sub, "show")) return member_show_or_remove(argc, argv, false);
+  if (!strcmp(sub, "remove") || !strcmp(sub, "rm")) return member_show_or_remove(argc, argv, true);
+  if (!strcmp(sub, "list") || !strcmp(sub, "ls")) return member_search(argc, argv, true);
+  if (!strcmp(sub, "search")) return member_search(argc, argv, false);
+  if (!strcmp(sub, "import")) return cmd_member_import(argc, argv);
+  if (!strcmp(sub, "export")) return cmd_member_export(argc, argv);
+  return am_cli_usage("unknown command 'member %s' (see amicale member --help)", sub);
+}

@@ -1,0 +1,76 @@
+/* amicale: the command line of an Amicale node (see `amicale help`). */
+#include <locale.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+static void help(FILE *out) {
+  fprintf(out,
+          "amicale %s: the alumni directory of an Amicale node\n"
+          "\n"
+          "usage: amicale [--dir D] COMMAND [options]\n"
+          "\n"
+          "  init --name NAME --kind school|company|association|federation\n"
+          "                       create a node in the data directory\n"
+          "  id [--json]          print the node's key and name\n"
+          "  member add|show|edit|remove|list|search|import|export ...\n"
+          "                       keep the member directory (amicale member --help)\n"
+          "  help                 this text\n"
+          "\n"
+          "The data directory is --dir, else $AMICALE_DIR, else $AMICALE_HOME,\n"
+          "else ~/.local/share/amicale.\n"
+          "\n"
+          "Exit status: 0 success, 1 internal failure, 2 usage error, 3 not found,\n"
+          "4 invalid data, 5 already exists.\n",
+          AMICALE_VERSION);
+}
+
+int main(int argc, char **argv) {
+  setlocale(LC_CTYPE, "");
+  /* A global --dir before the command applies to it. */
+  const char *dir = NULL;
+  int i = 1;
+  while (i < argc && strncmp(argv[i], "--dir", 5) == 0) {
+    if (argv[i][5] == '=') dir = argv[i] + 6, i++;
+    else if (argv[i][5] == '\0' && i + 1 < argc) dir = argv[i + 1], i += 2;
+    else break;
+  }
+  if (i >= argc) {
+    help(stderr);
+    return EXIT_USAGE;
+  }
+  const char *cmd = argv[i];
+  int sub_argc = argc - i - 1;
+  char **sub_argv = argv + i + 1;
+  if (dir) {
+    /* Commands read --dir from their own options: pass it on, after the
+     * subcommand word for `member` (it dispatches on that word). */
+    static char *with_dir[AM_ARGS_MAX + 2];
+    if (sub_argc > AM_ARGS_MAX) return am_cli_usage("too many arguments");
+    int k = 0, from = 0;
+    if (!strcmp(cmd, "member") && sub_argc > 0) with_dir[k++] = sub_argv[from++];
+    with_dir[k++] = "--dir";
+    with_dir[k++] = (char *)dir;
+    while (from < sub_argc) with_dir[k++] = sub_argv[from++];
+    sub_argv = with_dir;
+    sub_argc = k;
+  }
+  if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
+    help(stdout);
+    return EXIT_OK;
+  }
+  if (!strcmp(cmd, "--version") || !strcmp(cmd, "version")) {
+    printf("amicale %s\n", AMICALE_VERSION);
+    return EXIT_OK;
+  }
+  for (int k = 0; k < sub_argc; k++)
+    if (!strcmp(sub_argv[k], "--help") && strcmp(cmd, "member") != 0) {
+      help(stdout);
+      return EXIT_OK;
+    }
+  if (!strcmp(cmd, "init")) return cmd_init(sub_argc, sub_argv);
+  if (!strcmp(cmd, "id")) return cmd_id(sub_argc, sub_argv);
+  if (!strcmp(cmd, "member") || !strcmp(cmd, "members")) return cmd_member(sub_argc, sub_argv);
+  return am_cli_usage("unknown command '%s' (see amicale help)", cmd);
+}

@@ -1,0 +1,379 @@
+/* Member table, email table and search index maintenance (see members.h). */
+#include "store/members.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "proto/text.h"
+
+/* ---- search keys of a record ----------------------------------------- */
+
+typedef struct termset {
+  am_buf data;
+  struct term { uint32_t off, len; } *v;
+  size_t n, cap;
+} termset;
+
+static void terms_free(termset *ts) {
+  am_buf_free(&ts->data);
+  free(ts->v);
+  memset(ts, 0, sizeof *ts);
+}
+
+/* Cuts at a character boundary so a key stays valid UTF-8. */
+static size_t utf8_cut(const char *s, size_t len, size_t max) {
+  if (len <= max) return len;
+  while (max > 0 && ((unsigned char)s[max] & 0xc0) == 0x80) max--;
+  return max;
+}
+
+static int terms_add(termset *ts, char tag, const char *p, size_t len) {
+  if (ts->n == ts->cap) {
+    size_t cap = ts->cap ? ts->cap * 2 : 32;
+    struct term *v = realloc(ts->v, cap * sizeof *v);
+    if (!v) return AM_ENOMEM;
+    ts->v = v, ts->cap = cap;
+  }
+  len = utf8_cut(p, len, AM_IDX_KEY_MAX - 2);
+  uint32_t off = (uint32_t)ts->data.len;
+  int rc = am_buf_append(&ts->data, &tag, 1);
+  if (!rc) rc = am_buf_append(&ts->data, p, len);
+  if (rc) return rc;
+  ts->v[ts->n++] = (struct term){off, (uint32_t)(len + 1)};
+  return 0;
+}
+
+static int word_cb(const char *w, size_t len, void *arg) {
+  return terms_add(arg, AM_IDX_WORD, w, len);
+}
+
+static int fold_words(termset *ts, const char *s) {
+  char *f;
+  size_t n;
+  int rc = am_text_fold(s, strlen(s), &f, &n);
+  if (rc) return rc;
+  rc = am_text_words(f, n, word_cb, ts);
+  free(f);
+  return rc;
+}
+
+int am_index_key_exact(int field, const char *value, am_buf *key) {
+  char *f;
+  size_t n;
+  int rc = am_text_fold(value, strlen(value), &f, &n);
+  if (rc) return rc;
+  char head[2] = {AM_IDX_EXACT, (char)field};
+  rc = am_buf_append(key, head, 2);
+  if (!rc) rc = am_buf_append(key, f, utf8_cut(f, n, AM_IDX_KEY_MAX - 2));
+  free(f);
+  return rc;
+}
+
+int am_index_key_name(const am_member *m, am_buf *key) {
+  const char *family = m->family_name ? m->family_name : m->usual_name;
+  am_buf raw = {0};
+  int rc = am_buf_printf(&raw, "%s %s", family ? family : "",
+                         m->given_name ? m->given_name : "");
+  char *f = NULL;
+  size_t n = 0;
+  if (!rc) rc = am_text_fold(raw.data, raw.len, &f, &n);
+  char tag = AM_IDX_NAME;
+  if (!rc) rc = am_buf_append(key, &tag, 1);
+  if (!rc) rc = am_buf_append(key, f, utf8_cut(f, n, AM_IDX_KEY_MAX - 2));
+  free(f);
+  am_buf_free(&raw);
+  return rc;
+}
+
+static const termset *sort_ctx;
+static int term_cmp(const void *a, const void *b) {
+  const struct term *x = a, *y = b;
+  size_t n = x->len < y->len ? x->len : y->len;
+  int c = memcmp(sort_ctx->data.data + x->off, sort_ctx->data.data + y->off, n);
+  if (c) return c;
+  return (x->len > y->len) - (x->len < y->len);
+}
+
+/* All index keys of m, sorted and without repeats. */
+static int member_terms(const am_member *m, termset *ts) {
+  int rc = 0;
+  am_buf key = {0};
+  if ((rc = am_index_key_name(m, &key))) goto out;
+  if ((rc = terms_add(ts, key.data[0], key.data + 1, key.len - 1))) goto out;
+  if (m->promo) {
+    char y[2] = {(char)(m->promo >> 8), (char)(m->promo & 0xff)};
+    if ((rc = terms_add(ts, AM_IDX_YEAR, y, 2))) goto out;
+  }
+  if (m->mentoring && (rc = terms_add(ts, AM_IDX_MENTOR, "", 0))) goto out;
+  for (int f = 0; f < AM_F__COUNT; f++) {
+    const am_field *fd = &am_fields[f];
+    if (!(fd->flags & (AM_FF_EXACT | AM_FF_WORDS))) continue;
+    const char *const *items;
+    uint32_t n;
+    const char *one;
+    if (fd->type == AM_T_LIST) {
+      const am_strlist *l = (const am_strlist *)((const char *)m + fd->offset);
+      items = (const char *const *)l->v, n = l->n;
+    } else {
+      one = *(char *const *)((const char *)m + fd->offset);
+      items = &one, n = one ? 1 : 0;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+      if (fd->flags & AM_FF_EXACT) {
+        key.len = 0;
+        if ((rc = am_index_key_exact(f, items[i], &key))) goto out;
+        if ((rc = terms_add(ts, key.data[0], key.data + 1, key.len - 1))) goto out;
+      }
+      if ((fd->flags & AM_FF_WORDS) && (rc = fold_words(ts, items[i]))) goto out;
+    }
+  }
+  sort_ctx = ts;
+  qsort(ts->v, ts->n, sizeof *ts->v, term_cmp);
+  size_t k = 0;
+  for (size_t i = 0; i < ts->n; i++)
+    if (k == 0 || term_cmp(&ts->v[k - 1], &ts->v[i]) != 0) ts->v[k++] = ts->v[i];
+  ts->n = k;
+out:
+  am_buf_free(&key);
+  return rc;
+}
+
+/* ---- the transaction's index writer ---------------------------------- */
+
+void am_members_txn_end(am_txn *t);
+int am_members_txn_flush(am_txn *t, am_error *err);
+
+void am_members_txn_end(am_txn *t) { (void)t; }
+int am_members_txn_flush(am_txn *t, am_error *err) {
+  (void)t, (void)err;
+  return 0;
+}
+
+static int index_op(am_txn *t, const termset *ts, const struct term *tm,
+                    uint64_t id, bool add, am_error *err) {
+  uint8_t idb[8];
+  am_be64(idb, id);
+  MDB_val k = {tm->len, ts->data.data + tm->off}, v = {8, idb};
+  MDB_dbi dbi = am_store_dbi(t->store, "index");
+  int rc = add ? mdb_put(t->txn, dbi, &k, &v, MDB_NODUPDATA)
+               : mdb_del(t->txn, dbi, &k, &v);
+  if (rc == MDB_KEYEXIST || (!add && rc == MDB_NOTFOUND)) rc = 0;
+  return am_store_mdb_error(t, rc, "updating the search index", err);
+}
+
+/* Applies the difference between the old and new key sets of one member. */
+static int index_update(am_txn *t, uint64_t id, const termset *old,
+                        const termset *neu, am_error *err) {
+  size_t i = 0, j = 0;
+  int rc = 0;
+  while (!rc && (i < (old ? old->n : 0) || j < (neu ? neu->n : 0))) {
+    int c;
+    if (!old || i >= old->n) c = 1;
+    else if (!neu || j >= neu->n) c = -1;
+    else {
+      const struct term *a = &old->v[i], *b = &neu->v[j];
+      size_t n = a->len < b->len ? a->len : b->len;
+      c = memcmp(old->data.data + a->off, neu->data.data + b->off, n);
+      if (!c) c = (a->len > b->len) - (a->len < b->len);
+    }
+    if (c < 0) rc = index_op(t, old, &old->v[i++], id, false, err);
+    else if (c > 0) rc = index_op(t, neu, &neu->v[j++], id, true, err);
+    else i++, j++;
+  }
+  return rc;
+}
+
+/* ---- records ---------------------------------------------------------- */
+
+static int next_id(am_txn *t, uint64_t *id, am_error *err) {
+  MDB_dbi meta = am_store_dbi(t->store, "meta");
+  MDB_val k = {7, "next_id"}, v;
+  uint64_t next = 1;
+  int rc = mdb_get(t->txn, meta, &k, &v);
+  if (rc == 0) {
+    if (v.mv_size != 8) return am_fail(err, AM_ECORRUPT, "the member counter is damaged");
+    next = am_get_be64(v.mv_data);
+  } else if (rc != MDB_NOTFOUND) {
+    return am_store_mdb_error(t, rc, "reading the member counter", err);
+  }
+  uint8_t b[8];
+  am_be64(b, next + 1);
+  v.mv_size = 8, v.mv_data = b;
+  if ((rc = mdb_put(t->txn, meta, &k, &v, 0)))
+    return am_store_mdb_error(t, rc, "updating the member counter", err);
+  *id = next;
+  return 0;
+}
+
+static int bump_counter(am_txn *t, uint64_t id, am_error *err) {
+  MDB_dbi meta = am_store_dbi(t->store, "meta");
+  MDB_val k = {7, "next_id"}, v;
+  int rc = mdb_get(t->txn, meta, &k, &v);
+  if (rc && rc != MDB_NOTFOUND) return am_store_mdb_error(t, rc, "reading the member counter", err);
+  if (rc == 0 && v.mv_size == 8 && am_get_be64(v.mv_data) > id) return 0;
+  uint8_t b[8];
+  am_be64(b, id + 1);
+  v.mv_size = 8, v.mv_data = b;
+  return am_store_mdb_error(t, mdb_put(t->txn, meta, &k, &v, 0), "updating the member counter", err);
+}
+
+int am_members_get(am_txn *t, uint64_t id, am_member *out, am_error *err) {
+  uint8_t kb[8];
+  am_be64(kb, id);
+  MDB_val k = {8, kb}, v;
+  int rc = mdb_get(t->txn, am_store_dbi(t->store, "members"), &k, &v);
+  if (rc == MDB_NOTFOUND)
+    return am_fail(err, AM_ENOTFOUND, "no member with id %llu", (unsigned long long)id);
+  if (rc) return am_store_mdb_error(t, rc, "reading a member", err);
+  rc = am_member_decode(v.mv_data, v.mv_size, out, err);
+  if (rc) am_error_prefix(err, "member %llu: ", (unsigned long long)id);
+  return rc;
+}
+
+int am_members_by_email(am_txn *t, const char *email, uint64_t *id) {
+  MDB_val k = {strlen(email), (void *)email}, v;
+  if (k.mv_size == 0 || k.mv_size > AM_IDX_KEY_MAX) return AM_ENOTFOUND;
+  int rc = mdb_get(t->txn, am_store_dbi(t->store, "email"), &k, &v);
+  if (rc == MDB_NOTFOUND) return AM_ENOTFOUND;
+  if (rc) return am_store_mdb_error(t, rc, "reading the email table", NULL);
+  if (v.mv_size != 8) return AM_ECORRUPT;
+  *id = am_get_be64(v.mv_data);
+  return 0;
+}
+
+static bool has_email(const am_member *m, const char *e) {
+  for (uint32_t i = 0; m && i < m->emails.n; i++)
+    if (strcmp(m->emails.v[i], e) == 0) return true;
+  return false;
+}
+
+static int emails_update(am_txn *t, const am_member *old, const am_member *neu,
+                         am_error *err) {
+  MDB_dbi dbi = am_store_dbi(t->store, "email");
+  uint8_t idb[8];
+  am_be64(idb, neu ? neu->id : old->id);
+  int rc;
+  for (uint32_t i = 0; old && i < old->emails.n; i++) {
+    if (has_email(neu, old->emails.v[i])) continue;
+    MDB_val k = {strlen(old->emails.v[i]), old->emails.v[i]};
+    rc = mdb_del(t->txn, dbi, &k, NULL);
+    if (rc && rc != MDB_NOTFOUND) return am_store_mdb_error(t, rc, "updating the email table", err);
+  }
+  for (uint32_t i = 0; neu && i < neu->emails.n; i++) {
+    if (has_email(old, neu->emails.v[i])) continue;
+    MDB_val k = {strlen(neu->emails.v[i]), neu->emails.v[i]}, v = {8, idb};
+    rc = mdb_put(t->txn, dbi, &k, &v, MDB_NOOVERWRITE);
+    if (rc) return am_store_mdb_error(t, rc, "updating the email table", err);
+  }
+  return 0;
+}
+
+/* Checked before anything is written, so a refused change leaves the
+ * transaction exactly as it was (an import goes on with the next row). */
+static int emails_available(am_txn *t, const am_member *m, am_error *err) {
+  for (uint32_t i = 0; i < m->emails.n; i++) {
+    uint64_t owner;
+    int rc = am_members_by_email(t, m->emails.v[i], &owner);
+    if (rc == AM_ENOTFOUND) continue;
+    if (rc) return am_fail(err, rc, "cannot read the email table");
+    if (owner != m->id)
+      return am_fail(err, AM_EEXIST, "the address %s already belongs to member %llu",
+                     m->emails.v[i], (unsigned long long)owner);
+  }
+  return 0;
+}
+
+int am_members_put(am_txn *t, am_member *m, int flags, am_error *err) {
+  am_member old;
+  bool have_old = false;
+  termset ot = {0}, nt = {0};
+  am_buf rec = {0};
+  int rc;
+  if ((rc = am_member_check(m, err))) return rc;
+  if ((rc = emails_available(t, m, err))) return rc;
+  int64_t now = am_now();
+  bool append = false;
+  if (m->id == 0) {
+    if ((rc = next_id(t, &m->id, err))) goto out;
+    if (!m->created) m->created = now;
+    append = true;
+  } else if ((rc = am_members_get(t, m->id, &old, err)) == AM_ENOTFOUND &&
+             (flags & AM_PUT_CREATE)) {
+    /* Restoring a member under its exported id: keep the counter ahead. */
+    if ((rc = bump_counter(t, m->id, err))) goto out;
+    if (!m->created) m->created = now;
+  } else if (rc) {
+    goto out;
+  } else {
+    have_old = true;
+    m->created = old.created;
+    if ((rc = member_terms(&old, &ot))) goto out;
+  }
+  m->updated = now;
+  if ((rc = emails_update(t, have_old ? &old : NULL, m, err))) goto out;
+  if ((rc = member_terms(m, &nt))) goto out;
+  if ((rc = index_update(t, m->id, have_old ? &ot : NULL, &nt, err))) goto out;
+  if ((rc = am_member_encode(m, &rec))) goto out;
+  uint8_t kb[8];
+  am_be64(kb, m->id);
+  MDB_val k = {8, kb}, v = {rec.len, rec.data};
+  /* New ids only grow, so a new record is an append at the end of the tree. */
+  rc = mdb_put(t->txn, am_store_dbi(t->store, "members"), &k, &v, append ? MDB_APPEND : 0);
+  if (rc == MDB_KEYEXIST) rc = am_fail(err, AM_ECORRUPT, "the member counter is behind the member table");
+  else rc = am_store_mdb_error(t, rc, "writing a member", err);
+out:
+  if (have_old) am_member_free(&old);
+  terms_free(&ot);
+  terms_free(&nt);
+  am_buf_free(&rec);
+  return rc;
+}
+
+int am_members_remove(am_txn *t, uint64_t id, am_error *err) {
+  am_member old;
+  termset ot = {0};
+  int rc = am_members_get(t, id, &old, err);
+  if (rc) return rc;
+  if ((rc = member_terms(&old, &ot))) goto out;
+  if ((rc = index_update(t, id, &ot, NULL, err))) goto out;
+  if ((rc = emails_update(t, &old, NULL, err))) goto out;
+  uint8_t kb[8];
+  am_be64(kb, id);
+  MDB_val k = {8, kb};
+  rc = am_store_mdb_error(t, mdb_del(t->txn, am_store_dbi(t->store, "members"), &k, NULL),
+                          "removing a member", err);
+out:
+  am_member_free(&old);
+  terms_free(&ot);
+  return rc;
+}
+
+int am_members_count(am_txn *t, size_t *n) {
+  MDB_stat st;
+  int rc = mdb_stat(t->txn, am_store_dbi(t->store, "members"), &st);
+  if (rc) return am_store_mdb_error(t, rc, "counting members", NULL);
+  *n = st.ms_entries;
+  return 0;
+}
+
+int am_members_each(am_txn *t, int (*cb)(am_member *m, void *arg), void *arg,
+                    am_error *err) {
+  MDB_cursor *c;
+  MDB_val k, v;
+  int rc = mdb_cursor_open(t->txn, am_store_dbi(t->store, "members"), &c);
+  if (rc) return am_store_mdb_error(t, rc, "reading members", err);
+  for (int op = MDB_FIRST; (rc = mdb_cursor_get(c, &k, &v, op)) == 0; op = MDB_NEXT) {
+    am_member m;
+    if ((rc = am_member_decode(v.mv_data, v.mv_size, &m, err))) {
+      if (k.mv_size == 8) am_error_prefix(err, "member %llu: ", (unsigned long long)am_get_be64(k.mv_data));
+      break;
+    }
+    rc = cb(&m, arg);
+    am_member_free(&m);
+    if (rc) break;
+  }
+  mdb_cursor_close(c);
+  if (rc == MDB_NOTFOUND) rc = 0;
+  else if (rc > 0) rc = am_store_mdb_error(t, rc, "reading members", err);
+  return rc;
+}

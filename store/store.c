@@ -1,0 +1,233 @@
+/* LMDB environment, transactions, map growth and error translation (see
+ * store.h). */
+#include "store/store.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+struct am_store {
+  MDB_env *env;
+  MDB_dbi meta, members, email, index;
+  char path[4096];
+  bool read_only;
+};
+
+void am_members_txn_end(am_txn *t);     /* store/members.c */
+int am_members_txn_flush(am_txn *t, am_error *err);
+
+static int meta_format(am_store *s, MDB_txn *txn, uint32_t *format) {
+  MDB_val k = {6, "format"}, v;
+  int rc = mdb_get(txn, s->meta, &k, &v);
+  if (rc) return rc;
+  if (v.mv_size != 4) return MDB_CORRUPTED;
+  const uint8_t *p = v.mv_data;
+  *format = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+  return 0;
+}
+
+int am_store_mdb_error(am_txn *t, int rc, const char *what, am_error *err) {
+  switch (rc) {
+  case 0: return 0;
+  case MDB_MAP_FULL:
+    if (t) t->map_full = true;
+    return am_fail(err, AM_ETOOBIG, "%s: the database map is full", what);
+  case MDB_TXN_FULL:
+    return am_fail(err, AM_ETOOBIG, "%s: too many changes in one transaction", what);
+  case MDB_CORRUPTED:
+  case MDB_PAGE_NOTFOUND:
+  case MDB_INVALID:
+  case MDB_VERSION_MISMATCH:
+    return am_fail(err, AM_ECORRUPT, "%s: the database file is damaged (%s); restore it from a backup",
+                   what, mdb_strerror(rc));
+  case MDB_READERS_FULL:
+    return am_fail(err, AM_EIO, "%s: too many processes are reading the database", what);
+  case ENOMEM:
+    return am_fail(err, AM_ENOMEM, "%s: out of memory", what);
+  case EACCES:
+  case EPERM:
+  case EROFS:
+    return am_fail(err, AM_EIO, "%s: permission denied (%s)", what, mdb_strerror(rc));
+  case ENOSPC:
+    return am_fail(err, AM_EIO, "%s: the disk is full", what);
+  default:
+    return am_fail(err, AM_EIO, "%s: %s", what, mdb_strerror(rc));
+  }
+}
+
+static int open_dbs(am_store *s, bool create, am_error *err) {
+  MDB_txn *txn = NULL;
+  unsigned cflag = create ? MDB_CREATE : 0;
+  int rc = mdb_txn_begin(s->env, NULL, create ? 0 : MDB_RDONLY, &txn);
+  if (rc) return am_store_mdb_error(NULL, rc, s->path, err);
+  if ((rc = mdb_dbi_open(txn, "meta", cflag, &s->meta))) goto fail;
+  uint32_t format = 0;
+  if (create) {
+    MDB_val k = {6, "format"}, v;
+    uint8_t f[4] = {0, 0, 0, AM_STORE_FORMAT};
+    v.mv_size = 4, v.mv_data = f;
+    if ((rc = mdb_put(txn, s->meta, &k, &v, MDB_NOOVERWRITE))) goto fail;
+    format = AM_STORE_FORMAT;
+  } else if ((rc = meta_format(s, txn, &format))) {
+    goto fail;
+  }
+  if (format > AM_STORE_FORMAT) {
+    mdb_txn_abort(txn);
+    return am_fail(err, AM_ENEWER,
+                   "%s was written by a newer version of Amicale (store format %u; this "
+                   "version reads up to %u): upgrade amicale",
+                   s->path, (unsigned)format, (unsigned)AM_STORE_FORMAT);
+  }
+  if ((rc = mdb_dbi_open(txn, "members", cflag, &s->members))) goto fail;
+  if ((rc = mdb_dbi_open(txn, "email", cflag, &s->email))) goto fail;
+  if ((rc = mdb_dbi_open(txn, "index", cflag | MDB_DUPSORT | MDB_DUPFIXED, &s->index)))
+    goto fail;
+  if ((rc = mdb_txn_commit(txn))) return am_store_mdb_error(NULL, rc, s->path, err);
+  return 0;
+fail:
+  mdb_txn_abort(txn);
+  if (rc == MDB_NOTFOUND)
+    return am_fail(err, AM_ECORRUPT, "%s is not an Amicale store (its database has no Amicale tables)",
+                   s->path);
+  if (rc == MDB_INCOMPATIBLE)
+    return am_fail(err, AM_ECORRUPT, "%s is not an Amicale store (incompatible tables)", s->path);
+  return am_store_mdb_error(NULL, rc, s->path, err);
+}
+
+int am_store_open(am_store **out, const char *dir, const am_store_opts *opts,
+                  am_error *err) {
+  am_store_opts o = opts ? *opts : (am_store_opts){0};
+  am_store *s = calloc(1, sizeof *s);
+  int rc;
+  if (!s) return AM_ENOMEM;
+  s->read_only = o.read_only;
+  if (snprintf(s->path, sizeof s->path, "%s/store", dir) >= (int)sizeof s->path) {
+    free(s);
+    return am_fail(err, AM_EUSAGE, "path too long: %s", dir);
+  }
+  struct stat st;
+  char data[4200];
+  snprintf(data, sizeof data, "%s/data.mdb", s->path);
+  if (o.create) {
+    if (mkdir(s->path, 0700) && errno != EEXIST) {
+      rc = am_fail(err, AM_EIO, "cannot create %s: %s", s->path, strerror(errno));
+      goto fail;
+    }
+  } else if (stat(data, &st) != 0) {
+    rc = am_fail(err, errno == ENOENT ? AM_ECORRUPT : AM_EIO,
+                 "%s is missing or unreadable (%s): the data directory is damaged; restore it from a backup",
+                 data, strerror(errno));
+    goto fail;
+  }
+  if ((rc = mdb_env_create(&s->env))) goto mdb_fail;
+  mdb_env_set_maxdbs(s->env, 8);
+  mdb_env_set_maxreaders(s->env, 126);
+  /* Only raise the size here: the file keeps the largest size ever set. */
+  size_t map = o.map_size ? o.map_size : AM_STORE_DEFAULT_MAP;
+  if ((rc = mdb_env_set_mapsize(s->env, map))) goto mdb_fail;
+  /* MDB_NOTLS: read transactions are not tied to a thread (the daemon may
+   * hand work to libuv's thread pool). */
+  unsigned flags = MDB_NOTLS | (o.read_only ? MDB_RDONLY : 0);
+  if ((rc = mdb_env_open(s->env, s->path, flags, 0600))) {
+    if (rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH) {
+      rc = am_fail(err, AM_ECORRUPT, "%s is not an Amicale store (not an LMDB database)", data);
+      goto fail;
+    }
+    goto mdb_fail;
+  }
+  /* The file may already be larger than the configured size. */
+  MDB_envinfo info;
+  mdb_env_info(s->env, &info);
+  if (info.me_mapsize < map) mdb_env_set_mapsize(s->env, map);
+  /* Slots left by processes that died while reading would otherwise leak
+   * until MDB_READERS_FULL. */
+  int dead = 0;
+  mdb_reader_check(s->env, &dead);
+  if ((rc = open_dbs(s, o.create, err))) goto fail;
+  *out = s;
+  return 0;
+mdb_fail:
+  rc = am_store_mdb_error(NULL, rc, s->path, err);
+fail:
+  if (s->env) mdb_env_close(s->env);
+  free(s);
+  return rc;
+}
+
+void am_store_close(am_store *s) {
+  if (!s) return;
+  mdb_env_close(s->env);
+  free(s);
+}
+
+size_t am_store_map_size(am_store *s) {
+  MDB_envinfo info;
+  mdb_env_info(s->env, &info);
+  return info.me_mapsize;
+}
+
+MDB_env *am_store_env(am_store *s) { return s->env; }
+
+MDB_dbi am_store_dbi(am_store *s, const char *name) {
+  if (strcmp(name, "meta") == 0) return s->meta;
+  if (strcmp(name, "members") == 0) return s->members;
+  if (strcmp(name, "email") == 0) return s->email;
+  return s->index;
+}
+
+/* Begins a transaction, adopting a map size another process has grown. */
+static int begin(am_store *s, bool write, MDB_txn **txn) {
+  int rc = mdb_txn_begin(s->env, NULL, write ? 0 : MDB_RDONLY, txn);
+  if (rc == MDB_MAP_RESIZED) {
+    mdb_env_set_mapsize(s->env, 0);
+    rc = mdb_txn_begin(s->env, NULL, write ? 0 : MDB_RDONLY, txn);
+  }
+  return rc;
+}
+
+int am_store_read(am_store *s, am_txn_fn fn, void *arg, am_error *err) {
+  am_txn t = {.store = s};
+  int rc = begin(s, false, &t.txn);
+  if (rc) return am_store_mdb_error(NULL, rc, s->path, err);
+  rc = fn(&t, arg);
+  mdb_txn_abort(t.txn);
+  return rc;
+}
+
+static int grow(am_store *s, am_error *err) {
+  size_t cur = am_store_map_size(s);
+  if (cur >= AM_STORE_MAX_MAP)
+    return am_fail(err, AM_ETOOBIG, "%s: the database reached its maximum size", s->path);
+  size_t next = cur * 2;
+  if (next > AM_STORE_MAX_MAP) next = AM_STORE_MAX_MAP;
+  int rc = mdb_env_set_mapsize(s->env, next);
+  if (rc) return am_store_mdb_error(NULL, rc, s->path, err);
+  return 0;
+}
+
+int am_store_write(am_store *s, am_txn_fn fn, void *arg, am_error *err) {
+  if (s->read_only) return am_fail(err, AM_EUSAGE, "%s is open read-only", s->path);
+  for (;;) {
+    am_txn t = {.store = s, .write = true};
+    int rc = begin(s, true, &t.txn);
+    if (rc) return am_store_mdb_error(NULL, rc, s->path, err);
+    rc = fn(&t, arg);
+    if (!rc) rc = am_members_txn_flush(&t, err);
+    if (!rc) {
+      int mrc = mdb_txn_commit(t.txn);
+      t.txn = NULL;
+      if (mrc) rc = am_store_mdb_error(&t, mrc, "commit", err);
+    }
+    am_members_txn_end(&t);
+    if (t.txn) mdb_txn_abort(t.txn);
+    if (rc && t.map_full) {
+      /* Full map: abort (done above), grow, run the whole change again. */
+      if ((rc = grow(s, err))) return rc;
+      if (err) err->msg[0] = '\0';
+      continue;
+    }
+    return rc;
+  }
+}

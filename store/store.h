@@ -1,0 +1,79 @@
+/* The node's database: one LMDB environment in DIR/store/ with these
+ * sub-databases (all keys and integers big-endian, so byte order is value
+ * order):
+ *   meta     "format" -> u32 store format, "next_id" -> u64 next member id
+ *   members  u64 id -> member record (msgpack, proto/member.c)
+ *   email    normalised address -> u64 id (an address belongs to one member)
+ *   index    search key -> u64 ids (DUPSORT|DUPFIXED), see store/members.c
+ *
+ * Work happens in transactions run through am_store_read / am_store_write,
+ * which take a function and run it inside one transaction: one logical
+ * change is one transaction, committed at one place or not at all. When the
+ * map is full the store grows it and runs the function again, so
+ * MDB_MAP_FULL never reaches a user. LMDB's own codes are translated here,
+ * at the border, into AM_E* codes with a sentence. */
+#ifndef AMICALE_STORE_STORE_H
+#define AMICALE_STORE_STORE_H
+
+#include <lmdb.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto/error.h"
+
+#define AM_STORE_FORMAT 1
+#define AM_STORE_DEFAULT_MAP (64UL << 20)   /* 64 MiB, grown on demand */
+#define AM_STORE_MAX_MAP (1UL << 40)        /* 1 TiB */
+
+typedef struct am_store am_store;
+
+typedef struct am_store_opts {
+  size_t map_size; /* 0: AM_STORE_DEFAULT_MAP (or what the file already has) */
+  bool create;     /* create DIR/store if missing (amicale init) */
+  bool read_only;
+} am_store_opts;
+
+/* A transaction and what the store layer needs alongside it. */
+typedef struct am_txn {
+  am_store *store;
+  MDB_txn *txn;
+  bool write;
+  bool map_full; /* an operation hit MDB_MAP_FULL: grow and retry */
+  void *idx;     /* pending index insertions (store/members.c) */
+} am_txn;
+
+typedef int (*am_txn_fn)(am_txn *t, void *arg);
+
+/* Opens (or with create, creates) the store in dir/store. Errors: not an
+ * Amicale store, newer format, damaged file, permission. */
+int am_store_open(am_store **out, const char *dir, const am_store_opts *opts,
+                  am_error *err);
+void am_store_close(am_store *s);
+
+/* Runs fn in a read-only / read-write transaction. A write commits when fn
+ * returns 0 and aborts otherwise; fn may run more than once (after the map
+ * was grown), so it must start from scratch each time. */
+int am_store_read(am_store *s, am_txn_fn fn, void *arg, am_error *err);
+int am_store_write(am_store *s, am_txn_fn fn, void *arg, am_error *err);
+
+/* Translates an LMDB return code (records MDB_MAP_FULL in t). */
+int am_store_mdb_error(am_txn *t, int mdb_rc, const char *what, am_error *err);
+
+/* Current map size in bytes (for status and tests). */
+size_t am_store_map_size(am_store *s);
+
+/* The sub-database handles (for store/ internals, the benchmark and tests). */
+MDB_dbi am_store_dbi(am_store *s, const char *name);
+MDB_env *am_store_env(am_store *s);
+
+static inline void am_be64(uint8_t out[8], uint64_t v) {
+  for (int i = 7; i >= 0; i--, v >>= 8) out[i] = (uint8_t)v;
+}
+static inline uint64_t am_get_be64(const uint8_t *p) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; i++) v = (v << 8) | p[i];
+  return v;
+}
+
+#endif
