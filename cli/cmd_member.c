@@ -146,19 +146,34 @@ static int apply_options(am_member *m, const am_args *a, am_error *err) {
   for (int f = 0; f < AM_F__COUNT; f++) {
     am_buf v = {0};
     bool seen = false;
+    const char *typed = field_flag[f]; /* the spelling the user typed */
     for (int i = 0; i < a->nopts; i++) {
       int of = am_field_by_name(a->opts[i].name);
       if (of != f) continue;
+      if (am_fields[f].type == AM_T_LIST) {
+        /* Check each value alone first, so an error names the option
+         * that holds the bad value ("--email x --email bad"). */
+        am_member tmp;
+        am_member_init(&tmp);
+        int rc = am_member_set(&tmp, f, a->opts[i].value, strlen(a->opts[i].value), err);
+        am_member_free(&tmp);
+        if (rc) {
+          am_buf_free(&v);
+          am_error_prefix(err, "--%s: ", a->opts[i].name);
+          return rc;
+        }
+      }
       if (seen && am_fields[f].type == AM_T_LIST) am_buf_append(&v, ";", 1);
       else if (seen) v.len = 0;
       am_buf_append(&v, a->opts[i].value, strlen(a->opts[i].value));
       seen = true;
+      typed = a->opts[i].name;
     }
     if (!seen) continue;
     int rc = am_member_set(m, f, v.data ? v.data : "", v.len, err);
     am_buf_free(&v);
     if (rc) {
-      am_error_prefix(err, "--%s: ", field_flag[f]);
+      am_error_prefix(err, "--%s: ", typed);
       return rc;
     }
   }

@@ -2,6 +2,7 @@
 #include "proto/text.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -240,6 +241,73 @@ static size_t strip_marks(uint8_t *s, size_t n) {
   return o;
 }
 
+/* The full path below costs about a microsecond a string; an import folds
+ * a dozen strings a row. Names and places in Latin scripts use only code
+ * points below U+0250, whose folded forms are computed once, by that same
+ * full path, into this memo. Folding such a string character by character
+ * gives the same result as folding it whole: case folding without a
+ * language is context-free, and the folded forms carry no combining marks
+ * that NFC could recompose (combining marks themselves, U+0300 and up, take
+ * the full path). tests/unit/test_text.c compares both paths. */
+#define MEMO_END 0x250
+#define MEMO_MAX 7
+static struct memo { uint8_t len; char s[MEMO_MAX]; } memo[MEMO_END - 0x80];
+static bool memo_ok;
+static pthread_once_t memo_once = PTHREAD_ONCE_INIT;
+
+static int fold_full(const uint8_t *s, size_t len, char **out, size_t *outlen);
+
+static void memo_init(void) {
+  for (ucs4_t uc = 0x80; uc < MEMO_END; uc++) {
+    uint8_t b[4];
+    int k = u8_uctomb(b, uc, sizeof b);
+    char *f = NULL;
+    size_t n = 0;
+    if (k <= 0 || fold_full(b, (size_t)k, &f, &n) || n > MEMO_MAX) {
+      free(f);
+      return; /* memo_ok stays false: every string takes the full path */
+    }
+    memo[uc - 0x80].len = (uint8_t)n;
+    memcpy(memo[uc - 0x80].s, f, n);
+    free(f);
+  }
+  memo_ok = true;
+}
+
+/* Folds with the memo; returns 1 (nothing done) if a character is outside
+ * it or the input is not valid UTF-8. */
+static int fold_memo(const uint8_t *s, size_t len, char **out, size_t *outlen) {
+  pthread_once(&memo_once, memo_init);
+  if (!memo_ok) return 1;
+  char *r = malloc(len * MEMO_MAX / 2 + 1); /* each 2-byte char -> <= 7 bytes */
+  if (!r) return AM_ENOMEM;
+  size_t o = 0;
+  size_t i = 0;
+  while (i < len) {
+    uint8_t c = s[i];
+    if (c < 0x80) {
+      r[o++] = (char)(c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c);
+      i++;
+      continue;
+    }
+    /* Two-byte sequences C2..C9 xx cover U+0080..U+027F. */
+    if (c < 0xC2 || c > 0xC9 || i + 1 >= len || (s[i + 1] & 0xC0) != 0x80) break;
+    ucs4_t uc = ((ucs4_t)(c & 0x1F) << 6) | (s[i + 1] & 0x3F);
+    if (uc >= MEMO_END) break;
+    memcpy(r + o, memo[uc - 0x80].s, memo[uc - 0x80].len);
+    o += memo[uc - 0x80].len;
+    i += 2;
+  }
+  if (i < len) {
+    free(r);
+    return 1;
+  }
+  r[o] = '\0';
+  *out = r;
+  if (outlen) *outlen = o;
+  return 0;
+}
+
 int am_text_fold(const char *in, size_t len, char **out, size_t *outlen) {
   *out = NULL;
   if (!in && len) return AM_EUSAGE;
@@ -254,6 +322,13 @@ int am_text_fold(const char *in, size_t len, char **out, size_t *outlen) {
     if (outlen) *outlen = len;
     return 0;
   }
+  int rc = fold_memo(s, len, out, outlen);
+  if (rc <= 0) return rc;
+  return fold_full(s, len, out, outlen);
+}
+
+static int fold_full(const uint8_t *s, size_t len, char **out, size_t *outlen) {
+  *out = NULL;
   if (u8_check(s, len)) return AM_EINVAL;
 
   /* Compatibility decomposition comes before case folding because some

@@ -139,25 +139,159 @@ out:
 }
 
 /* ---- the transaction's index writer ---------------------------------- */
+/* Index additions are gathered per key during a write transaction and
+ * written when it commits (am_store_write calls am_members_txn_flush), one
+ * MDB_MULTIPLE put per key in key order. An import adds some twenty keys
+ * per row; written one by one they cost more than everything else the
+ * import does, grouped they touch each index page once per batch.
+ * Removals look in the pending set first, so a member added and changed
+ * in one transaction leaves no stale key. Index reads inside a write
+ * transaction would not see pending keys; none are made. */
+
+typedef struct pending_key {
+  uint32_t off, len; /* key bytes in pending.keys */
+  uint64_t *ids;
+  uint32_t n, cap;
+} pending_key;
+
+typedef struct pending {
+  am_buf keys;
+  pending_key *v;
+  size_t n, cap;
+  uint32_t *slots; /* hash table of v indexes + 1; 0 = empty */
+  size_t nslots;
+} pending;
+
+static uint64_t key_hash(const char *p, size_t n) {
+  uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a */
+  for (size_t i = 0; i < n; i++) h = (h ^ (uint8_t)p[i]) * 0x100000001b3ULL;
+  return h;
+}
+
+static pending_key *pending_find(pending *pd, const char *key, size_t len, bool create) {
+  if (create && 2 * (pd->n + 1) > pd->nslots) {
+    size_t ns = pd->nslots ? 2 * pd->nslots : 4096;
+    uint32_t *sl = calloc(ns, sizeof *sl);
+    if (!sl) return NULL;
+    for (size_t i = 0; i < pd->n; i++) {
+      size_t h = key_hash(pd->keys.data + pd->v[i].off, pd->v[i].len) & (ns - 1);
+      while (sl[h]) h = (h + 1) & (ns - 1);
+      sl[h] = (uint32_t)i + 1;
+    }
+    free(pd->slots);
+    pd->slots = sl, pd->nslots = ns;
+  }
+  if (!pd->nslots) return NULL;
+  size_t h = key_hash(key, len) & (pd->nslots - 1);
+  for (; pd->slots[h]; h = (h + 1) & (pd->nslots - 1)) {
+    pending_key *e = &pd->v[pd->slots[h] - 1];
+    if (e->len == len && memcmp(pd->keys.data + e->off, key, len) == 0) return e;
+  }
+  if (!create) return NULL;
+  if (pd->n == pd->cap) {
+    size_t cap = pd->cap ? 2 * pd->cap : 1024;
+    pending_key *v = realloc(pd->v, cap * sizeof *v);
+    if (!v) return NULL;
+    pd->v = v, pd->cap = cap;
+  }
+  pending_key *e = &pd->v[pd->n];
+  *e = (pending_key){(uint32_t)pd->keys.len, (uint32_t)len, NULL, 0, 0};
+  if (am_buf_append(&pd->keys, key, len)) return NULL;
+  pd->slots[h] = (uint32_t)++pd->n;
+  return e;
+}
+
+static void pending_free(pending *pd) {
+  if (!pd) return;
+  for (size_t i = 0; i < pd->n; i++) free(pd->v[i].ids);
+  free(pd->v);
+  free(pd->slots);
+  am_buf_free(&pd->keys);
+  free(pd);
+}
 
 void am_members_txn_end(am_txn *t);
 int am_members_txn_flush(am_txn *t, am_error *err);
 
-void am_members_txn_end(am_txn *t) { (void)t; }
+void am_members_txn_end(am_txn *t) {
+  pending_free(t->idx);
+  t->idx = NULL;
+}
+
+static const pending *flush_ctx;
+static int pending_cmp(const void *a, const void *b) {
+  const pending_key *x = &flush_ctx->v[*(const uint32_t *)a];
+  const pending_key *y = &flush_ctx->v[*(const uint32_t *)b];
+  size_t n = x->len < y->len ? x->len : y->len;
+  int c = memcmp(flush_ctx->keys.data + x->off, flush_ctx->keys.data + y->off, n);
+  return c ? c : (x->len > y->len) - (x->len < y->len);
+}
+
 int am_members_txn_flush(am_txn *t, am_error *err) {
-  (void)t, (void)err;
-  return 0;
+  pending *pd = t->idx;
+  if (!pd || !pd->n) return 0;
+  uint32_t *order = malloc(pd->n * sizeof *order);
+  uint8_t *buf = NULL;
+  size_t bufcap = 0;
+  MDB_cursor *c = NULL;
+  int rc = 0;
+  if (!order) return AM_ENOMEM;
+  for (size_t i = 0; i < pd->n; i++) order[i] = (uint32_t)i;
+  flush_ctx = pd;
+  qsort(order, pd->n, sizeof *order, pending_cmp);
+  int mrc = mdb_cursor_open(t->txn, am_store_dbi(t->store, "index"), &c);
+  for (size_t i = 0; !mrc && i < pd->n; i++) {
+    pending_key *e = &pd->v[order[i]];
+    if (!e->n) continue;
+    if (e->n * 8 > bufcap) {
+      bufcap = e->n * 8 * 2;
+      uint8_t *nb = realloc(buf, bufcap);
+      if (!nb) { rc = AM_ENOMEM; break; }
+      buf = nb;
+    }
+    for (uint32_t k = 0; k < e->n; k++) am_be64(buf + 8 * k, e->ids[k]);
+    MDB_val key = {e->len, pd->keys.data + e->off};
+    MDB_val data[2] = {{8, buf}, {e->n, NULL}};
+    mrc = mdb_cursor_put(c, &key, data, MDB_MULTIPLE);
+  }
+  if (c) mdb_cursor_close(c);
+  free(order);
+  free(buf);
+  if (rc) return rc;
+  pending_free(pd);
+  t->idx = NULL;
+  return am_store_mdb_error(t, mrc, "updating the search index", err);
 }
 
 static int index_op(am_txn *t, const termset *ts, const struct term *tm,
                     uint64_t id, bool add, am_error *err) {
+  const char *key = ts->data.data + tm->off;
+  pending *pd = t->idx;
+  if (add) {
+    if (!pd && !(pd = t->idx = calloc(1, sizeof *pd))) return AM_ENOMEM;
+    pending_key *e = pending_find(pd, key, tm->len, true);
+    if (!e) return AM_ENOMEM;
+    if (e->n == e->cap) {
+      uint32_t cap = e->cap ? 2 * e->cap : 4;
+      uint64_t *ids = realloc(e->ids, cap * sizeof *ids);
+      if (!ids) return AM_ENOMEM;
+      e->ids = ids, e->cap = cap;
+    }
+    e->ids[e->n++] = id;
+    return 0;
+  }
+  pending_key *e = pd ? pending_find(pd, key, tm->len, false) : NULL;
+  for (uint32_t k = 0; e && k < e->n; k++)
+    if (e->ids[k] == id) {
+      memmove(e->ids + k, e->ids + k + 1, (e->n - k - 1) * sizeof *e->ids);
+      e->n--;
+      return 0;
+    }
   uint8_t idb[8];
   am_be64(idb, id);
-  MDB_val k = {tm->len, ts->data.data + tm->off}, v = {8, idb};
-  MDB_dbi dbi = am_store_dbi(t->store, "index");
-  int rc = add ? mdb_put(t->txn, dbi, &k, &v, MDB_NODUPDATA)
-               : mdb_del(t->txn, dbi, &k, &v);
-  if (rc == MDB_KEYEXIST || (!add && rc == MDB_NOTFOUND)) rc = 0;
+  MDB_val k = {tm->len, (void *)key}, v = {8, idb};
+  int rc = mdb_del(t->txn, am_store_dbi(t->store, "index"), &k, &v);
+  if (rc == MDB_NOTFOUND) rc = 0;
   return am_store_mdb_error(t, rc, "updating the search index", err);
 }
 

@@ -238,7 +238,8 @@ out:
 }
 
 /* Walks the name index in order, keeping members of ids (all when ids is
- * NULL), and decodes only the page. */
+ * NULL), and decodes only the page. Ties are in id order, as in
+ * order_in_memory. */
 static int order_by_index(am_txn *t, const idset *ids, const am_query *q,
                           am_results *out, am_error *err) {
   MDB_cursor *c;
@@ -247,7 +248,7 @@ static int order_by_index(am_txn *t, const idset *ids, const am_query *q,
   idset page = {0};
   int rc = mdb_cursor_open(t->txn, am_store_dbi(t->store, "index"), &c);
   if (rc) return am_store_mdb_error(t, rc, "reading the search index", err);
-  char tag = q->sort == AM_SORT_PROMO ? AM_IDX_YEAR : AM_IDX_NAME;
+  char tag = AM_IDX_NAME;
   MDB_val k = {1, &tag}, v;
   rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
   while (rc == 0 && page.n < want) {
@@ -278,6 +279,20 @@ out:
   mdb_cursor_close(c);
   set_free(&page);
   return rc;
+}
+
+static int all_ids(am_txn *t, idset *out, am_error *err) {
+  MDB_cursor *c;
+  MDB_val k, v;
+  int rc = mdb_cursor_open(t->txn, am_store_dbi(t->store, "members"), &c);
+  if (rc) return am_store_mdb_error(t, rc, "reading members", err);
+  for (int op = MDB_FIRST; (rc = mdb_cursor_get(c, &k, &v, op)) == 0; op = MDB_NEXT) {
+    if (k.mv_size != 8) { rc = am_fail(err, AM_ECORRUPT, "the member table is damaged"); break; }
+    if ((rc = set_push(out, am_get_be64(k.mv_data)))) break;
+  }
+  mdb_cursor_close(c);
+  if (rc == MDB_NOTFOUND) return 0;
+  return rc > 0 ? am_store_mdb_error(t, rc, "reading members", err) : rc;
 }
 
 /* ---- queries ------------------------------------------------------------ */
@@ -321,12 +336,17 @@ int am_search(am_txn *t, const am_query *q, am_results *out, am_error *err) {
     if (rc) goto out;
   }
 
-  if (nsets == 0) {
+  if (nsets == 0 && q->sort == AM_SORT_NAME) {
     size_t total;
     if ((rc = am_members_count(t, &total))) goto out;
     out->total = total;
     rc = order_by_index(t, NULL, q, out, err);
     goto out;
+  }
+  if (nsets == 0) {
+    /* Everyone by promo (members without one last): no index holds them
+     * all in that order, so every member is ordered in memory. */
+    if ((rc = all_ids(t, &sets[nsets++], err))) goto out;
   }
   /* Intersect, smallest set first, so the work follows the rarest filter. */
   for (size_t i = 0; i < nsets; i++) set_normalise(&sets[i]);
@@ -337,7 +357,7 @@ int am_search(am_txn *t, const am_query *q, am_results *out, am_error *err) {
   for (size_t i = 0; i < nsets && r->n; i++)
     if (i != smallest) set_intersect(r, &sets[i]);
   out->total = r->n;
-  if (r->n <= SORT_IN_MEMORY_MAX || (q->sort == AM_SORT_PROMO))
+  if (r->n <= SORT_IN_MEMORY_MAX || q->sort == AM_SORT_PROMO)
     rc = order_in_memory(t, r, q, out, err);
   else
     rc = order_by_index(t, r, q, out, err);

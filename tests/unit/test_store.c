@@ -1,2 +1,489 @@
+/* store/: data directory, LMDB environment, member table, email table and
+ * index maintenance, failure atomicity and map growth. */
+#include <fcntl.h>
+#include <stdarg.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "store/datadir.h"
+#include "store/search.h"
 #include "tests/test.h"
-int main(void) { return TEST_SUMMARY(); }
+
+static char root[] = "/tmp/amicale-test-store-XXXXXX";
+static int seq;
+
+/* A fresh node directory under root. */
+static const char *fresh(char *buf, size_t n) {
+  snprintf(buf, n, "%s/node%d", root, ++seq);
+  return buf;
+}
+
+static void write_file(const char *path, const char *content) {
+  FILE *f = fopen(path, "w");
+  if (!f) return;
+  fputs(content, f);
+  fclose(f);
+}
+
+static am_member make(const char *given, const char *family, const char *email,
+                      const char *employer) {
+  am_member m;
+  am_member_init(&m);
+  if (given) am_member_set(&m, AM_F_GIVEN_NAME, given, strlen(given), NULL);
+  if (family) am_member_set(&m, AM_F_FAMILY_NAME, family, strlen(family), NULL);
+  if (email) am_member_set(&m, AM_F_EMAILS, email, strlen(email), NULL);
+  if (employer) am_member_set(&m, AM_F_EMPLOYER, employer, strlen(employer), NULL);
+  return m;
+}
+
+typedef struct put_arg {
+  am_member *m;
+  size_t n;
+  int flags;
+  am_error err;
+  uint64_t *first_ids; /* ids before the first run, plus one */
+} put_arg;
+
+/* Runs again from scratch when the store grows its map: new members get
+ * their id back to 0 first, as the contract of am_store_write asks. */
+static int put_fn(am_txn *t, void *arg) {
+  put_arg *p = arg;
+  if (!p->first_ids) {
+    p->first_ids = calloc(p->n, sizeof *p->first_ids);
+    if (!p->first_ids) return AM_ENOMEM;
+    for (size_t i = 0; i < p->n; i++) p->first_ids[i] = p->m[i].id + 1;
+  }
+  for (size_t i = 0; i < p->n; i++) p->m[i].id = p->first_ids[i] - 1;
+  for (size_t i = 0; i < p->n; i++) {
+    int rc = am_members_put(t, &p->m[i], p->flags, &p->err);
+    if (rc) return rc;
+  }
+  return 0;
+}
+
+typedef struct email_arg {
+  const char *email;
+  uint64_t id;
+  int rc;
+} email_arg;
+
+static int email_fn(am_txn *t, void *arg) {
+  email_arg *e = arg;
+  e->rc = am_members_by_email(t, e->email, &e->id);
+  return 0;
+}
+
+typedef struct rm_arg {
+  uint64_t id;
+  am_error err;
+} rm_arg;
+
+static int rm_fn(am_txn *t, void *arg) {
+  rm_arg *r = arg;
+  return am_members_remove(t, r->id, &r->err);
+}
+
+static int put_all(am_store *s, put_arg *p) {
+  int rc = am_store_write(s, put_fn, p, &p->err);
+  free(p->first_ids);
+  p->first_ids = NULL;
+  return rc;
+}
+
+static int put(am_store *s, am_member *m) {
+  put_arg p = {.m = m, .n = 1};
+  return put_all(s, &p);
+}
+
+typedef struct q_arg {
+  am_query q;
+  am_results r;
+} q_arg;
+
+static int search_fn(am_txn *t, void *arg) {
+  q_arg *a = arg;
+  return am_search(t, &a->q, &a->r, NULL);
+}
+
+/* Number of members a free-text or employer search finds. */
+static size_t count_text(am_store *s, const char *text, const char *employer) {
+  q_arg a;
+  memset(&a, 0, sizeof a);
+  a.q.text = text;
+  if (employer) am_query_filter(&a.q, AM_F_EMPLOYER, employer, NULL);
+  if (am_store_read(s, search_fn, &a, NULL)) return (size_t)-1;
+  size_t n = a.r.total;
+  am_results_free(&a.r);
+  return n;
+}
+
+static int count_fn(am_txn *t, void *arg) { return am_members_count(t, arg); }
+
+static size_t count_members(am_store *s) {
+  size_t n = 0;
+  am_store_read(s, count_fn, &n, NULL);
+  return n;
+}
+
+static am_store *open_node(const char *dir, am_node *n) {
+  am_error err = {0};
+  if (am_node_open(n, dir, AM_NODE_STORE, &err)) {
+    fprintf(stderr, "open %s: %s\n", dir, err.msg);
+    return NULL;
+  }
+  return n->store;
+}
+
+static void test_create_and_reopen(void) {
+  char dir[256];
+  am_error err = {0};
+  fresh(dir, sizeof dir);
+  REQUIRE(am_node_create(dir, "École Exemple", AM_KIND_SCHOOL, 0, &err) == 0);
+  struct stat st;
+  REQUIRE(stat(dir, &st) == 0);
+  CHECK_INT(st.st_mode & 0777, 0700);
+  char key[300];
+  snprintf(key, sizeof key, "%s/node.key", dir);
+  REQUIRE(stat(key, &st) == 0);
+  CHECK_INT(st.st_mode & 0777, 0600);
+  /* Refuses to overwrite, and the key is untouched. */
+  am_node n1, n2;
+  REQUIRE(am_node_open(&n1, dir, AM_NODE_KEY, &err) == 0);
+  CHECK_STR(n1.conf.name, "École Exemple");
+  CHECK_INT(n1.conf.kind, AM_KIND_SCHOOL);
+  CHECK_INT(am_node_create(dir, "Autre", AM_KIND_COMPANY, 0, &err), AM_EEXIST);
+  CHECK(strstr(err.msg, "refusing to overwrite") != NULL);
+  REQUIRE(am_node_open(&n2, dir, AM_NODE_KEY | AM_NODE_STORE, &err) == 0);
+  CHECK(memcmp(n1.id.pk, n2.id.pk, sizeof n1.id.pk) == 0);
+  CHECK_STR(n2.conf.name, "École Exemple");
+  am_node_close(&n1);
+  am_node_close(&n2);
+}
+
+static void test_not_a_node(void) {
+  char dir[256];
+  am_error err = {0};
+  am_node n;
+  fresh(dir, sizeof dir);
+  mkdir(dir, 0700);
+  CHECK_INT(am_node_open(&n, dir, AM_NODE_STORE, &err), AM_ENOTFOUND);
+  CHECK(strstr(err.msg, "amicale init") != NULL);
+  /* A config but no store: damaged. */
+  char p[300];
+  snprintf(p, sizeof p, "%s/amicale.conf", dir);
+  write_file(p, "[node]\nname = X\nkind = school\n");
+  CHECK_INT(am_node_open(&n, dir, AM_NODE_STORE, &err), AM_ECORRUPT);
+  CHECK(strstr(err.msg, "data.mdb") != NULL);
+  /* A store file that is not LMDB. */
+  snprintf(p, sizeof p, "%s/store", dir);
+  mkdir(p, 0700);
+  snprintf(p, sizeof p, "%s/store/data.mdb", dir);
+  write_file(p, "this is not a database, just text that someone copied here.............");
+  CHECK_INT(am_node_open(&n, dir, AM_NODE_STORE, &err), AM_ECORRUPT);
+  CHECK(strstr(err.msg, "not an Amicale store") != NULL || strstr(err.msg, "damaged") != NULL);
+}
+
+static void test_config_errors(void) {
+  char dir[256], p[300];
+  am_error err = {0};
+  am_config c;
+  fresh(dir, sizeof dir);
+  REQUIRE(am_node_create(dir, "Asso", AM_KIND_ASSOCIATION, 0, &err) == 0);
+  snprintf(p, sizeof p, "%s/amicale.conf", dir);
+  write_file(p, "[node]\nname = Asso\nkind = school\ncolour = blue\n");
+  CHECK_INT(am_config_read(dir, &c, &err), AM_EINVAL);
+  CHECK(strstr(err.msg, "line 4") != NULL);
+  CHECK(strstr(err.msg, "colour") != NULL);
+  write_file(p, "[node]\nname = Asso\nkind = club\n");
+  CHECK_INT(am_config_read(dir, &c, &err), AM_EINVAL);
+  CHECK(strstr(err.msg, "line 3") != NULL);
+  write_file(p, "[node]\nname = Asso\nkind = federation\n[store]\nmap_size = 2G\n");
+  CHECK_INT(am_config_read(dir, &c, &err), 0);
+  CHECK_INT(c.kind, AM_KIND_FEDERATION);
+  CHECK(c.map_size == (size_t)2 << 30);
+  write_file(p, "[node]\nname = Asso\n");
+  CHECK_INT(am_config_read(dir, &c, &err), AM_EINVAL);
+}
+
+static void test_newer_format(void) {
+  char dir[256], p[300];
+  am_error err = {0};
+  fresh(dir, sizeof dir);
+  REQUIRE(am_node_create(dir, "N", AM_KIND_SCHOOL, 0, &err) == 0);
+  /* Forge format 2 with plain LMDB calls. */
+  MDB_env *env;
+  MDB_txn *txn;
+  MDB_dbi dbi;
+  snprintf(p, sizeof p, "%s/store", dir);
+  REQUIRE(mdb_env_create(&env) == 0);
+  mdb_env_set_maxdbs(env, 8);
+  REQUIRE(mdb_env_open(env, p, 0, 0600) == 0);
+  REQUIRE(mdb_txn_begin(env, NULL, 0, &txn) == 0);
+  REQUIRE(mdb_dbi_open(txn, "meta", 0, &dbi) == 0);
+  uint8_t two[4] = {0, 0, 0, 2};
+  MDB_val k = {6, "format"}, v = {4, two};
+  REQUIRE(mdb_put(txn, dbi, &k, &v, 0) == 0);
+  REQUIRE(mdb_txn_commit(txn) == 0);
+  mdb_env_close(env);
+  am_node n;
+  CHECK_INT(am_node_open(&n, dir, AM_NODE_STORE, &err), AM_ENEWER);
+  CHECK(strstr(err.msg, "newer version") != NULL);
+}
+
+static void test_put_get_remove(void) {
+  char dir[256];
+  am_error err = {0};
+  am_node n;
+  fresh(dir, sizeof dir);
+  REQUIRE(am_node_create(dir, "N", AM_KIND_SCHOOL, 0, &err) == 0);
+  am_store *s = open_node(dir, &n);
+  REQUIRE(s);
+  am_member a = make("Éléonore", "Dubois", "Eleonore@Example.FR", "Société Générale");
+  am_member b = make("Jean", "Martin", "jean@example.org", "Airbus");
+  setenv("AMICALE_NOW", "1700000000", 1);
+  CHECK_INT(put(s, &a), 0);
+  CHECK_INT(put(s, &b), 0);
+  CHECK(a.id == 1 && b.id == 2);
+  CHECK(a.created == 1700000000 && a.updated == 1700000000);
+  CHECK_INT(count_members(s), 2);
+
+  /* Found by normalised address. */
+  email_arg ea = {"eleonore@example.fr", 0, -99};
+  am_store_read(s, email_fn, &ea, NULL);
+  CHECK_INT(ea.rc, 0);
+  CHECK(ea.id == a.id);
+
+  /* Update: created kept, updated moves, index follows. */
+  setenv("AMICALE_NOW", "1700000100", 1);
+  am_member_set(&a, AM_F_EMPLOYER, "Airbus", 6, NULL);
+  CHECK_INT(put(s, &a), 0);
+  CHECK(a.created == 1700000000 && a.updated == 1700000100);
+  CHECK_INT(count_text(s, NULL, "societe generale"), 0);
+  CHECK_INT(count_text(s, NULL, "AIRBUS"), 2);
+  CHECK_INT(count_text(s, "eleonore", NULL), 1);
+  CHECK_INT(count_text(s, "societe", NULL), 0);
+
+  /* A second member with the same address is refused and writes nothing. */
+  am_member c = make("Other", "Person", "ELEONORE@example.fr", "Thales");
+  CHECK_INT(put(s, &c), AM_EEXIST);
+  CHECK_INT(count_members(s), 2);
+  CHECK_INT(count_text(s, "person", NULL), 0);
+  CHECK_INT(count_text(s, NULL, "thales"), 0);
+
+  /* Removal: gone from table, email table and every index. */
+  rm_arg r = {b.id, {0}};
+  CHECK_INT(am_store_write(s, rm_fn, &r, &r.err), 0);
+  CHECK_INT(count_members(s), 1);
+  CHECK_INT(count_text(s, "jean", NULL), 0);
+  CHECK_INT(count_text(s, NULL, "airbus"), 1);
+  ea = (email_arg){"jean@example.org", 0, -99};
+  am_store_read(s, email_fn, &ea, NULL);
+  CHECK_INT(ea.rc, AM_ENOTFOUND);
+  CHECK_INT(am_store_write(s, rm_fn, &r, &r.err), AM_ENOTFOUND);
+  /* Ids are never reused, even the last one removed. */
+  am_member d = make("Zoé", "Petit", "jean@example.org", NULL);
+  CHECK_INT(put(s, &d), 0);
+  CHECK(d.id == 3);
+  am_member_free(&d);
+  am_member_free(&a);
+  am_member_free(&b);
+  am_member_free(&c);
+  am_node_close(&n);
+}
+
+
+/* The map starts at 1 MiB and must grow by itself, never reporting
+ * MDB_MAP_FULL: 2000 members with long bios need far more. */
+static void test_map_grows(void) {
+  char dir[256];
+  am_error err = {0};
+  am_node n;
+  fresh(dir, sizeof dir);
+  REQUIRE(am_node_create(dir, "N", AM_KIND_SCHOOL, 1 << 20, &err) == 0);
+  am_store *s = open_node(dir, &n);
+  REQUIRE(s);
+  CHECK(am_store_map_size(s) == 1 << 20);
+  enum { N = 2000, PER_TXN = 400 };
+  am_member *v = calloc(PER_TXN, sizeof *v);
+  char bio[1800], email[64], name[32];
+  for (size_t i = 0; i < sizeof bio - 1; i++) bio[i] = "abcdefgh ijklmnop"[i % 17];
+  bio[sizeof bio - 1] = '\0';
+  int fails = 0;
+  for (int batch = 0; batch < N / PER_TXN; batch++) {
+    for (int i = 0; i < PER_TXN; i++) {
+      int k = batch * PER_TXN + i;
+      snprintf(email, sizeof email, "m%d@example.org", k);
+      snprintf(name, sizeof name, "Name%d", k);
+      v[i] = make("Given", name, email, "Employer");
+      am_member_set(&v[i], AM_F_BIO, bio, strlen(bio), NULL);
+    }
+    put_arg p = {.m = v, .n = PER_TXN};
+    if (put_all(s, &p)) {
+      fprintf(stderr, "batch %d: %s\n", batch, p.err.msg);
+      fails++;
+    }
+    for (int i = 0; i < PER_TXN; i++) am_member_free(&v[i]);
+  }
+  free(v);
+  CHECK_INT(fails, 0);
+  CHECK_INT(count_members(s), N);
+  CHECK(am_store_map_size(s) > 4u << 20);
+  CHECK_INT(count_text(s, "name1999", NULL), 1);
+  am_node_close(&n);
+  /* Reopening with the configured (smaller) size keeps the grown map. */
+  s = open_node(dir, &n);
+  REQUIRE(s);
+  CHECK(am_store_map_size(s) > 4u << 20);
+  CHECK_INT(count_members(s), N);
+  am_node_close(&n);
+}
+
+/* A refused change inside a transaction leaves it as it was: the rest of
+ * the transaction commits without a trace of the refused member. */
+static void test_refused_put_leaves_no_trace(void) {
+  char dir[256];
+  am_error err = {0};
+  am_node n;
+  fresh(dir, sizeof dir);
+  REQUIRE(am_node_create(dir, "N", AM_KIND_SCHOOL, 0, &err) == 0);
+  am_store *s = open_node(dir, &n);
+  REQUIRE(s);
+  am_member first = make("Anne", "Premier", "anne@example.org", NULL);
+  CHECK_INT(put(s, &first), 0);
+  am_member_free(&first);
+  typedef struct { am_member m[3]; int rc[3]; } three;
+  three t3;
+  t3.m[0] = make("Bruno", "Second", "bruno@example.org", "Alpha");
+  /* Two addresses: the second belongs to Anne, so nothing of Claire may
+   * be written, not even her first address. */
+  t3.m[1] = make("Claire", "Troisieme", "claire@example.org; anne@example.org", "Beta");
+  t3.m[2] = make("Denis", "Quatrieme", "denis@example.org", "Gamma");
+  put_arg p = {.m = t3.m, .n = 1};
+  CHECK_INT(put_all(s, &p), 0);
+  p.m = &t3.m[1];
+  CHECK_INT(put_all(s, &p), AM_EEXIST);
+  CHECK(strstr(p.err.msg, "anne@example.org") != NULL);
+  p.m = &t3.m[2];
+  CHECK_INT(put_all(s, &p), 0);
+  CHECK_INT(count_members(s), 3);
+  email_arg ea = {"claire@example.org", 0, -99};
+  am_store_read(s, email_fn, &ea, NULL);
+  CHECK_INT(ea.rc, AM_ENOTFOUND);
+  CHECK_INT(count_text(s, "claire", NULL), 0);
+  CHECK_INT(count_text(s, NULL, "beta"), 0);
+  CHECK_INT(count_text(s, "denis", NULL), 1);
+  for (int i = 0; i < 3; i++) am_member_free(&t3.m[i]);
+  am_node_close(&n);
+}
+
+/* Added and changed in the same transaction: index keys of the first
+ * version must not survive (they were still pending when changed). */
+static int add_then_edit_fn(am_txn *t, void *arg) {
+  am_member *m = arg;
+  int rc = am_members_put(t, m, 0, NULL);
+  if (!rc) rc = am_member_set(m, AM_F_EMPLOYER, "Thales", 6, NULL);
+  if (!rc) rc = am_member_set(m, AM_F_FAMILY_NAME, "Nouveau", 7, NULL);
+  if (!rc) rc = am_members_put(t, m, 0, NULL);
+  return rc;
+}
+
+static void test_pending_index_in_one_txn(void) {
+  char dir[256];
+  am_error err = {0};
+  am_node n;
+  fresh(dir, sizeof dir);
+  REQUIRE(am_node_create(dir, "N", AM_KIND_SCHOOL, 0, &err) == 0);
+  am_store *s = open_node(dir, &n);
+  REQUIRE(s);
+  am_member m = make("Eve", "Ancien", "eve@example.org", "Airbus");
+  CHECK_INT(am_store_write(s, add_then_edit_fn, &m, &err), 0);
+  CHECK_INT(count_text(s, NULL, "airbus"), 0);
+  CHECK_INT(count_text(s, "ancien", NULL), 0);
+  CHECK_INT(count_text(s, NULL, "thales"), 1);
+  CHECK_INT(count_text(s, "nouveau", NULL), 1);
+  am_member_free(&m);
+  am_node_close(&n);
+}
+
+/* Restoring a member under its exported id keeps the counter ahead. */
+static void test_create_with_id(void) {
+  char dir[256];
+  am_error err = {0};
+  am_node n;
+  fresh(dir, sizeof dir);
+  REQUIRE(am_node_create(dir, "N", AM_KIND_SCHOOL, 0, &err) == 0);
+  am_store *s = open_node(dir, &n);
+  REQUIRE(s);
+  am_member m = make("Old", "Member", "old@example.org", NULL);
+  m.id = 41;
+  put_arg p = {.m = &m, .n = 1, .flags = 0};
+  CHECK_INT(put_all(s, &p), AM_ENOTFOUND);
+  p.flags = AM_PUT_CREATE;
+  CHECK_INT(put_all(s, &p), 0);
+  CHECK(m.id == 41);
+  am_member next = make("New", "Member", "new@example.org", NULL);
+  CHECK_INT(put(s, &next), 0);
+  CHECK(next.id == 42);
+  am_member_free(&m);
+  am_member_free(&next);
+  am_node_close(&n);
+}
+
+/* A damaged record is reported with its id, not crashed on. */
+static int damage_fn(am_txn *t, void *arg) {
+  (void)arg;
+  uint8_t key[8], junk[] = {0xdd, 0xff, 0xff, 0xff, 0xff, 0x01};
+  am_be64(key, 1);
+  MDB_val k = {8, key}, v = {sizeof junk, junk};
+  return mdb_put(t->txn, am_store_dbi(t->store, "members"), &k, &v, 0);
+}
+
+typedef struct get_arg {
+  am_member m;
+  am_error err;
+  int rc;
+} get_arg;
+
+static int get_fn(am_txn *t, void *arg) {
+  get_arg *g = arg;
+  g->rc = am_members_get(t, 1, &g->m, &g->err);
+  return 0;
+}
+
+static void test_damaged_record(void) {
+  char dir[256];
+  am_error err = {0};
+  am_node n;
+  fresh(dir, sizeof dir);
+  REQUIRE(am_node_create(dir, "N", AM_KIND_SCHOOL, 0, &err) == 0);
+  am_store *s = open_node(dir, &n);
+  REQUIRE(s);
+  am_member m = make("A", "B", NULL, NULL);
+  CHECK_INT(put(s, &m), 0);
+  am_member_free(&m);
+  CHECK_INT(am_store_write(s, damage_fn, NULL, NULL), 0);
+  get_arg g;
+  memset(&g, 0, sizeof g);
+  am_store_read(s, get_fn, &g, NULL);
+  CHECK_INT(g.rc, AM_ECORRUPT);
+  CHECK(strstr(g.err.msg, "member 1") != NULL);
+  am_node_close(&n);
+}
+
+int main(void) {
+  if (!mkdtemp(root)) return 1;
+  RUN(test_create_and_reopen);
+  RUN(test_not_a_node);
+  RUN(test_config_errors);
+  RUN(test_newer_format);
+  RUN(test_put_get_remove);
+  RUN(test_map_grows);
+  RUN(test_refused_put_leaves_no_trace);
+  RUN(test_pending_index_in_one_txn);
+  RUN(test_create_with_id);
+  RUN(test_damaged_record);
+  char cmd[300];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", root);
+  if (system(cmd)) return 1;
+  return TEST_SUMMARY();
+}
