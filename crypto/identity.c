@@ -286,10 +286,10 @@ int am_identity_load(am_identity *id, const char *path, am_error *err) {
     rc = am_fail(err, AM_ECORRUPT, "%s is not an Amicale key file", path);
     goto out;
   }
-  while (end > line && (end[-1] == '\r' || end[-1] == ' ' || end[-1] == '\t'))
+  const char *ver = line + sizeof KEYFILE_PREFIX - 1;
+  while (end > ver && (end[-1] == '\r' || end[-1] == ' ' || end[-1] == '\t'))
     end--;
 
-  const char *ver = line + sizeof KEYFILE_PREFIX - 1;
   const char *sp = memchr(ver, ' ', (size_t)(end - ver));
   size_t ver_len = (size_t)((sp ? sp : end) - ver);
   if (ver_len != sizeof KEYFILE_VERSION - 1 ||

@@ -37,6 +37,7 @@ static int u64_cmp(const void *a, const void *b) {
 }
 
 static void set_normalise(idset *s) {
+  if (!s->n) return;
   qsort(s->v, s->n, sizeof *s->v, u64_cmp);
   size_t k = 0;
   for (size_t i = 0; i < s->n; i++)
