@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "proto/text.h"
+#include "store/postings.h"
 
 /* ---- search keys of a record ----------------------------------------- */
 
@@ -140,10 +141,11 @@ out:
 
 /* ---- the transaction's index writer ---------------------------------- */
 /* Index additions are gathered per key during a write transaction and
- * written when it commits (am_store_write calls am_members_txn_flush), one
- * MDB_MULTIPLE put per key in key order. An import adds some twenty keys
- * per row; written one by one they cost more than everything else the
- * import does, grouped they touch each index page once per batch.
+ * written when it commits (am_store_write calls am_members_txn_flush), in
+ * key order, as one posting-list update per key (store/postings.h). An
+ * import adds some twenty keys per row; written one by one they cost more
+ * than everything else the import does, grouped they cost a put or two per
+ * distinct key and batch.
  * Removals look in the pending set first, so a member added and changed
  * in one transaction leaves no stale key. Index reads inside a write
  * transaction would not see pending keys; none are made. */
@@ -227,40 +229,31 @@ static int pending_cmp(const void *a, const void *b) {
   return c ? c : (x->len > y->len) - (x->len < y->len);
 }
 
+static int u64_cmp(const void *a, const void *b) {
+  uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+  return (x > y) - (x < y);
+}
+
 int am_members_txn_flush(am_txn *t, am_error *err) {
   pending *pd = t->idx;
   if (!pd || !pd->n) return 0;
   uint32_t *order = malloc(pd->n * sizeof *order);
-  uint8_t *buf = NULL;
-  size_t bufcap = 0;
-  MDB_cursor *c = NULL;
   int rc = 0;
   if (!order) return AM_ENOMEM;
   for (size_t i = 0; i < pd->n; i++) order[i] = (uint32_t)i;
   flush_ctx = pd;
   qsort(order, pd->n, sizeof *order, pending_cmp);
-  int mrc = mdb_cursor_open(t->txn, am_store_dbi(t->store, "index"), &c);
-  for (size_t i = 0; !mrc && i < pd->n; i++) {
+  for (size_t i = 0; !rc && i < pd->n; i++) {
     pending_key *e = &pd->v[order[i]];
     if (!e->n) continue;
-    if (e->n * 8 > bufcap) {
-      bufcap = e->n * 8 * 2;
-      uint8_t *nb = realloc(buf, bufcap);
-      if (!nb) { rc = AM_ENOMEM; break; }
-      buf = nb;
-    }
-    for (uint32_t k = 0; k < e->n; k++) am_be64(buf + 8 * k, e->ids[k]);
-    MDB_val key = {e->len, pd->keys.data + e->off};
-    MDB_val data[2] = {{8, buf}, {e->n, NULL}};
-    mrc = mdb_cursor_put(c, &key, data, MDB_MULTIPLE);
+    qsort(e->ids, e->n, sizeof *e->ids, u64_cmp);
+    rc = am_postings_add(t, pd->keys.data + e->off, e->len, e->ids, e->n, err);
   }
-  if (c) mdb_cursor_close(c);
   free(order);
-  free(buf);
   if (rc) return rc;
   pending_free(pd);
   t->idx = NULL;
-  return am_store_mdb_error(t, mrc, "updating the search index", err);
+  return 0;
 }
 
 static int index_op(am_txn *t, const termset *ts, const struct term *tm,
@@ -287,12 +280,7 @@ static int index_op(am_txn *t, const termset *ts, const struct term *tm,
       e->n--;
       return 0;
     }
-  uint8_t idb[8];
-  am_be64(idb, id);
-  MDB_val k = {tm->len, (void *)key}, v = {8, idb};
-  int rc = mdb_del(t->txn, am_store_dbi(t->store, "index"), &k, &v);
-  if (rc == MDB_NOTFOUND) rc = 0;
-  return am_store_mdb_error(t, rc, "updating the search index", err);
+  return am_postings_remove(t, key, tm->len, id, err);
 }
 
 /* Applies the difference between the old and new key sets of one member. */

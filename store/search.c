@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "proto/text.h"
+#include "store/postings.h"
 
 /* Result sets of up to this size are ordered by decoding and sorting them;
  * larger ones by walking the order index and keeping members of the set. */
@@ -66,31 +67,17 @@ static void set_intersect(idset *a, const idset *b) {
   a->n = k;
 }
 
-/* Appends the ids stored under the cursor's current key, read a page at a
- * time. A key with a single id has no duplicate page, and MDB_GET_MULTIPLE
- * then leaves data untouched: that id is read with MDB_GET_CURRENT. */
-static int read_dups(am_txn *t, MDB_cursor *c, idset *out, am_error *err) {
-  MDB_val k, v;
-  size_t count = 0;
-  int rc = mdb_cursor_get(c, &k, &v, MDB_GET_CURRENT);
-  if (!rc) rc = mdb_cursor_count(c, &count);
-  if (!rc && count == 1) {
-    if (v.mv_size != 8) return am_fail(err, AM_ECORRUPT, "the search index is damaged");
-    return set_push(out, am_get_be64(v.mv_data));
-  }
-  if (!rc) rc = mdb_cursor_get(c, &k, &v, MDB_GET_MULTIPLE);
-  while (rc == 0) {
-    if (v.mv_size % 8) return am_fail(err, AM_ECORRUPT, "the search index is damaged");
-    const uint8_t *p = v.mv_data;
-    for (size_t i = 0; i < v.mv_size / 8; i++)
-      if (set_push(out, am_get_be64(p + 8 * i))) return AM_ENOMEM;
-    rc = mdb_cursor_get(c, &k, &v, MDB_NEXT_MULTIPLE);
-  }
-  if (rc != MDB_NOTFOUND) return am_store_mdb_error(t, rc, "reading the search index", err);
+/* Appends the ids of the posting chunk under the cursor. */
+static int read_chunk(const MDB_val *v, idset *out, am_error *err) {
+  size_t n = am_postings_count(v);
+  if (!n) return am_fail(err, AM_ECORRUPT, "the search index is damaged");
+  const uint8_t *p = v->mv_data;
+  for (size_t i = 0; i < n; i++)
+    if (set_push(out, am_get_be64(p + 8 * i))) return AM_ENOMEM;
   return 0;
 }
 
-/* Ids under every key in [lo, hi] (byte order), or under every key that
+/* Ids of every term in [lo, hi] (byte order), or of every term that
  * starts with lo when hi is NULL. */
 static int scan_keys(am_txn *t, const void *lo, size_t lolen, const void *hi,
                      size_t hilen, idset *out, am_error *err) {
@@ -100,15 +87,20 @@ static int scan_keys(am_txn *t, const void *lo, size_t lolen, const void *hi,
   MDB_val k = {lolen, (void *)lo}, v;
   rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
   while (rc == 0) {
+    size_t tlen = am_postings_term_len(&k);
+    if (!tlen) {
+      rc = am_fail(err, AM_ECORRUPT, "the search index is damaged");
+      goto out;
+    }
     if (hi) {
-      size_t n = k.mv_size < hilen ? k.mv_size : hilen;
+      size_t n = tlen < hilen ? tlen : hilen;
       int cmp = memcmp(k.mv_data, hi, n);
-      if (cmp > 0 || (cmp == 0 && k.mv_size > hilen)) break;
-    } else if (k.mv_size < lolen || memcmp(k.mv_data, lo, lolen) != 0) {
+      if (cmp > 0 || (cmp == 0 && tlen > hilen)) break;
+    } else if (tlen < lolen || memcmp(k.mv_data, lo, lolen) != 0) {
       break;
     }
-    if ((rc = read_dups(t, c, out, err))) goto out;
-    rc = mdb_cursor_get(c, &k, &v, MDB_NEXT_NODUP);
+    if ((rc = read_chunk(&v, out, err))) goto out;
+    rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
   }
   rc = (rc == 0 || rc == MDB_NOTFOUND) ? 0 : am_store_mdb_error(t, rc, "reading the search index", err);
 out:
@@ -255,7 +247,7 @@ static int order_by_index(am_txn *t, const idset *ids, const am_query *q,
   while (rc == 0 && page.n < want) {
     if (k.mv_size < 1 || *(char *)k.mv_data != tag) break;
     idset group = {0};
-    if ((rc = read_dups(t, c, &group, err))) { set_free(&group); goto out; }
+    if ((rc = read_chunk(&v, &group, err))) { set_free(&group); goto out; }
     for (size_t i = 0; i < group.n && page.n < want && !rc; i++) {
       if (ids && !set_has(ids, group.v[i])) continue;
       if (seen++ < skip) continue;
@@ -263,7 +255,7 @@ static int order_by_index(am_txn *t, const idset *ids, const am_query *q,
     }
     set_free(&group);
     if (rc) goto out;
-    rc = mdb_cursor_get(c, &k, &v, MDB_NEXT_NODUP);
+    rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
   }
   if (rc && rc != MDB_NOTFOUND && rc > 0) {
     rc = am_store_mdb_error(t, rc, "reading the search index", err);

@@ -82,7 +82,7 @@ static int open_dbs(am_store *s, bool create, am_error *err) {
   }
   if ((rc = mdb_dbi_open(txn, "members", cflag, &s->members))) goto fail;
   if ((rc = mdb_dbi_open(txn, "email", cflag, &s->email))) goto fail;
-  if ((rc = mdb_dbi_open(txn, "index", cflag | MDB_DUPSORT | MDB_DUPFIXED, &s->index)))
+  if ((rc = mdb_dbi_open(txn, "index", cflag, &s->index)))
     goto fail;
   if ((rc = mdb_txn_commit(txn))) return am_store_mdb_error(NULL, rc, s->path, err);
   return 0;

@@ -4,7 +4,7 @@
  *   meta     "format" -> u32 store format, "next_id" -> u64 next member id
  *   members  u64 id -> member record (msgpack, proto/member.c)
  *   email    normalised address -> u64 id (an address belongs to one member)
- *   index    search key -> u64 ids (DUPSORT|DUPFIXED), see store/members.c
+ *   index    search term -> member ids, posting lists (store/postings.h)
  *
  * Work happens in transactions run through am_store_read / am_store_write,
  * which take a function and run it inside one transaction: one logical

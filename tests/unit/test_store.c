@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "store/datadir.h"
+#include "store/postings.h"
 #include "store/search.h"
 #include "tests/test.h"
 
@@ -470,6 +471,97 @@ static void test_damaged_record(void) {
   am_node_close(&n);
 }
 
+/* Posting lists under random adds and removes keep their invariants: ids
+ * ascending and unique, chunks of 1..AM_POSTING_CHUNK ids, every id at or
+ * above its chunk's low and below the next chunk's low, and exactly the
+ * ids of a reference set. */
+typedef struct post_arg {
+  uint8_t ref[4000]; /* ref[id] = 1 when id is in the list */
+  uint64_t seed;
+  int rounds;
+  int bad;
+} post_arg;
+
+static uint64_t prng(uint64_t *s) {
+  *s ^= *s << 13, *s ^= *s >> 7, *s ^= *s << 17;
+  return *s;
+}
+
+static int check_postings(am_txn *t, const char *term, post_arg *a) {
+  size_t tlen = strlen(term);
+  MDB_cursor *c;
+  MDB_val k = {tlen, (void *)term}, v;
+  uint8_t seen[4000] = {0};
+  uint64_t prev_low = 0, prev_id = 0;
+  bool first = true;
+  mdb_cursor_open(t->txn, am_store_dbi(t->store, "index"), &c);
+  int rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+  for (; rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+    if (am_postings_term_len(&k) != tlen || memcmp(k.mv_data, term, tlen) != 0) break;
+    uint64_t low = am_get_be64((const uint8_t *)k.mv_data + tlen + 1);
+    size_t n = am_postings_count(&v);
+    if (!n || (!first && low <= prev_low)) a->bad++;
+    for (size_t i = 0; i < n; i++) {
+      uint64_t id = am_get_be64((const uint8_t *)v.mv_data + 8 * i);
+      if (id < low || (!first && id <= prev_id) || id >= 4000) { a->bad++; continue; }
+      seen[id] = 1;
+      prev_id = id;
+      first = false;
+    }
+    prev_low = low;
+  }
+  mdb_cursor_close(c);
+  return memcmp(seen, a->ref, sizeof seen) != 0;
+}
+
+static int postings_fn(am_txn *t, void *arg) {
+  post_arg *a = arg;
+  uint64_t s = a->seed;
+  for (int r = 0; r < a->rounds; r++) {
+    if (prng(&s) % 3) {
+      /* A sorted run of new ids, sometimes below existing ones. */
+      uint64_t ids[300];
+      size_t n = 0;
+      uint64_t id = 1 + prng(&s) % 3500;
+      size_t want = 1 + prng(&s) % 300;
+      for (; n < want && id < 4000; id += 1 + prng(&s) % 4) ids[n++] = id;
+      int rc = am_postings_add(t, "xterm", 5, ids, n, NULL);
+      if (rc) return rc;
+      for (size_t i = 0; i < n; i++) a->ref[ids[i]] = 1;
+    } else {
+      for (int i = 0; i < 100; i++) {
+        uint64_t id = 1 + prng(&s) % 3999;
+        int rc = am_postings_remove(t, "xterm", 5, id, NULL);
+        if (rc) return rc;
+        a->ref[id] = 0;
+      }
+    }
+    if (check_postings(t, "xterm", a)) a->bad++;
+  }
+  return 0;
+}
+
+static void test_postings_invariants(void) {
+  char dir[256];
+  am_error err = {0};
+  am_node n;
+  fresh(dir, sizeof dir);
+  REQUIRE(am_node_create(dir, "N", AM_KIND_SCHOOL, 0, &err) == 0);
+  am_store *s = open_node(dir, &n);
+  REQUIRE(s);
+  post_arg *a = calloc(1, sizeof *a);
+  a->seed = 99;
+  a->rounds = 300;
+  CHECK_INT(am_store_write(s, postings_fn, a, &err), 0);
+  CHECK_INT(a->bad, 0);
+  /* The run did build a list of several chunks. */
+  size_t total = 0;
+  for (int i = 0; i < 4000; i++) total += a->ref[i];
+  CHECK(total > 100);
+  free(a);
+  am_node_close(&n);
+}
+
 int main(void) {
   if (!mkdtemp(root)) return 1;
   RUN(test_create_and_reopen);
@@ -482,6 +574,7 @@ int main(void) {
   RUN(test_pending_index_in_one_txn);
   RUN(test_create_with_id);
   RUN(test_damaged_record);
+  RUN(test_postings_invariants);
   char cmd[300];
   snprintf(cmd, sizeof cmd, "rm -rf %s", root);
   if (system(cmd)) return 1;
