@@ -73,8 +73,10 @@ int am_index_key_exact(int field, const char *value, am_buf *key) {
 int am_index_key_name(const am_member *m, am_buf *key) {
   const char *family = m->family_name ? m->family_name : m->usual_name;
   am_buf raw = {0};
-  int rc = am_buf_printf(&raw, "%s %s", family ? family : "",
-                         m->given_name ? m->given_name : "");
+  int rc = 0;
+  if (family) rc = am_buf_append(&raw, family, strlen(family));
+  if (!rc) rc = am_buf_append(&raw, " ", 1);
+  if (!rc && m->given_name) rc = am_buf_append(&raw, m->given_name, strlen(m->given_name));
   char *f = NULL;
   size_t n = 0;
   if (!rc) rc = am_text_fold(raw.data, raw.len, &f, &n);
@@ -128,8 +130,14 @@ static int member_terms(const am_member *m, termset *ts) {
       if ((fd->flags & AM_FF_WORDS) && (rc = fold_words(ts, items[i]))) goto out;
     }
   }
+  /* A record has a few dozen keys: insertion sort beats qsort's set-up. */
   sort_ctx = ts;
-  qsort(ts->v, ts->n, sizeof *ts->v, term_cmp);
+  for (size_t i = 1; i < ts->n; i++) {
+    struct term x = ts->v[i];
+    size_t j = i;
+    for (; j > 0 && term_cmp(&ts->v[j - 1], &x) > 0; j--) ts->v[j] = ts->v[j - 1];
+    ts->v[j] = x;
+  }
   size_t k = 0;
   for (size_t i = 0; i < ts->n; i++)
     if (k == 0 || term_cmp(&ts->v[k - 1], &ts->v[i]) != 0) ts->v[k++] = ts->v[i];

@@ -1,6 +1,7 @@
 /* store/: data directory, LMDB environment, member table, email table and
  * index maintenance, failure atomicity and map growth. */
 #include <fcntl.h>
+#include <sys/wait.h>
 #include <stdarg.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -562,6 +563,59 @@ static void test_postings_invariants(void) {
   am_node_close(&n);
 }
 
+/* A process that died inside a read transaction leaves a reader slot;
+ * opening the store clears it (otherwise slots leak until
+ * MDB_READERS_FULL). */
+static int count_line(const char *msg, void *ctx) {
+  (void)msg;
+  (*(int *)ctx)++;
+  return 0;
+}
+
+/* Runs what in a child process; returns its exit status. */
+static int in_child(const char *dir, bool die_reading) {
+  pid_t pid = fork();
+  if (pid < 0) return -1;
+  if (pid == 0) {
+    am_node n;
+    MDB_txn *txn;
+    if (am_node_open(&n, dir, AM_NODE_STORE, NULL)) _exit(2);
+    if (die_reading) {
+      if (mdb_txn_begin(am_store_env(n.store), NULL, MDB_RDONLY, &txn)) _exit(3);
+      _exit(0); /* dies holding the read transaction */
+    }
+    am_node_close(&n);
+    _exit(0);
+  }
+  int status;
+  if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status)) return -1;
+  return WEXITSTATUS(status);
+}
+
+static void test_stale_readers_cleared(void) {
+  char dir[256], path[300];
+  am_error err = {0};
+  fresh(dir, sizeof dir);
+  REQUIRE(am_node_create(dir, "N", AM_KIND_SCHOOL, 0, &err) == 0);
+  /* An observer keeps the environment open, as a running daemon would:
+   * LMDB resets the reader table only when nobody has it open. */
+  snprintf(path, sizeof path, "%s/store", dir);
+  MDB_env *watch;
+  int lines = 0;
+  REQUIRE(mdb_env_create(&watch) == 0);
+  mdb_env_set_maxdbs(watch, 8);
+  REQUIRE(mdb_env_open(watch, path, MDB_RDONLY, 0600) == 0);
+  CHECK_INT(in_child(dir, true), 0);
+  mdb_reader_list(watch, count_line, &lines);
+  CHECK_INT(lines, 2); /* the header line and the dead reader */
+  /* Any process opening the store clears the dead reader's slot. */
+  CHECK_INT(in_child(dir, false), 0);
+  lines = 0;
+  mdb_reader_list(watch, count_line, &lines);
+  CHECK_INT(lines, 1); /* "(no active readers)" */
+  mdb_env_close(watch);
+}
+
 int main(void) {
   if (!mkdtemp(root)) return 1;
   RUN(test_create_and_reopen);
@@ -575,6 +629,7 @@ int main(void) {
   RUN(test_create_with_id);
   RUN(test_damaged_record);
   RUN(test_postings_invariants);
+  RUN(test_stale_readers_cleared);
   char cmd[300];
   snprintf(cmd, sizeof cmd, "rm -rf %s", root);
   if (system(cmd)) return 1;
