@@ -3,10 +3,12 @@
 #include "proto/member.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <msgpack.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unicase.h>
 
 #include "proto/mpcheck.h"
 #include "proto/text.h"
@@ -236,12 +238,16 @@ bool am_member_is_empty(const am_member *m, int f) {
 
 /* ---- the clock ------------------------------------------------------- */
 
+/* 9999-12-31T23:59:59Z: dates have four-digit years. */
+#define AM_TIME_MAX INT64_C(253402300799)
+
 int64_t am_now(void) {
   const char *s = getenv("AMICALE_NOW");
   if (s && *s) {
     char *end;
+    errno = 0;
     long long v = strtoll(s, &end, 10);
-    if (*end == '\0' && v >= 0) return v;
+    if (*end == '\0' && errno == 0 && v >= 0 && v <= AM_TIME_MAX) return v;
   }
   return (int64_t)time(NULL);
 }
@@ -249,7 +255,7 @@ int64_t am_now(void) {
 uint32_t am_today(void) {
   time_t t = (time_t)am_now();
   struct tm tm;
-  gmtime_r(&t, &tm);
+  if (!gmtime_r(&t, &tm)) return 0;
   return (uint32_t)((tm.tm_year + 1900) * 10000 + (tm.tm_mon + 1) * 100 + tm.tm_mday);
 }
 
@@ -400,6 +406,12 @@ static int clean_item(const am_field *fd, const char *v, size_t len, char **out,
   return rc;
 }
 
+static bool ascii(const char *s) {
+  for (; *s; s++)
+    if ((unsigned char)*s >= 0x80) return false;
+  return true;
+}
+
 static int parse_list(const am_field *fd, const char *v, size_t len,
                       am_strlist *out, am_error *err) {
   am_strlist l = {0};
@@ -412,8 +424,25 @@ static int parse_list(const am_field *fd, const char *v, size_t len,
     start = i + 1;
     if (rc) goto fail;
     if (!*item) { free(item); continue; }
-    bool dup = false; /* "Python, python" is one skill */
-    for (uint32_t k = 0; k < l.n && !dup; k++) dup = strcasecmp(l.v[k], item) == 0;
+    /* "Python, python" is one skill, and so are "Éthique, éthique": full
+     * Unicode case folding, not just ASCII. */
+    bool dup = false;
+    for (uint32_t k = 0; k < l.n && !dup; k++) {
+      int cmp;
+      /* Most items are ASCII: strcasecmp says the same, a hundred times
+       * faster (this runs for every list cell of an import). */
+      if (ascii(l.v[k]) && ascii(item)) {
+        dup = strcasecmp(l.v[k], item) == 0;
+        continue;
+      }
+      if (u8_casecmp((const uint8_t *)l.v[k], strlen(l.v[k]), (const uint8_t *)item,
+                     strlen(item), NULL, UNINORM_NFD, &cmp) != 0) {
+        free(item);
+        rc = AM_ENOMEM;
+        goto fail;
+      }
+      dup = cmp == 0;
+    }
     if (dup) { free(item); continue; }
     if (l.n >= fd->max_items) {
       free(item);
@@ -578,7 +607,9 @@ int am_member_set_visibility(am_member *m, const char *spec, size_t len,
     int f = am_field_by_name(name);
     if (f < 0 || f >= AM_F__PROFILE_COUNT)
       return am_fail(err, AM_EUSAGE, "'%s' is not a profile field with a visibility", name);
-    int v = am_vis_parse(eq + 1, n - nl - 1 - (size_t)(nm - item));
+    /* The level is what follows '=' up to the end of the item (spaces
+     * around the name and the '=' are allowed). */
+    int v = am_vis_parse(eq + 1, n - (size_t)(eq - item) - 1);
     if (v < 0)
       return am_fail(err, AM_EUSAGE, "unknown visibility level for %s (use private, school or federation)", name);
     vis[f] = (uint8_t)v;
@@ -668,8 +699,10 @@ int am_member_encode(const am_member *m, am_buf *out) {
   return rc ? AM_ENOMEM : 0;
 }
 
+/* Strings are never empty: the encoder writes nil for an empty text and
+ * leaves empty items out of lists. */
 static int dup_str(const msgpack_object *o, size_t max, char **out) {
-  if (o->type != MSGPACK_OBJECT_STR || o->via.str.size > max ||
+  if (o->type != MSGPACK_OBJECT_STR || o->via.str.size == 0 || o->via.str.size > max ||
       memchr(o->via.str.ptr, '\0', o->via.str.size) ||
       !am_utf8_valid(o->via.str.ptr, o->via.str.size))
     return AM_ECORRUPT;
@@ -699,12 +732,27 @@ static int decode_field(am_member *m, int f, const msgpack_object *o) {
     if (o->type != MSGPACK_OBJECT_BOOLEAN) return AM_ECORRUPT;
     *bool_at(m, f) = o->via.boolean;
     return 0;
-  default:
+  default: {
+    /* Only values am_member_set can produce: 0 (unset), a year in range,
+     * a valid date. */
     if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER || o->via.u64 > 99999999)
       return AM_ECORRUPT;
-    *u32_at(m, f) = (uint32_t)o->via.u64;
+    uint32_t v = (uint32_t)o->via.u64;
+    if (v) {
+      if (fd->type == AM_T_YEAR ? (v < AM_YEAR_MIN || v > AM_YEAR_MAX)
+                                : !valid_date((int)(v / 10000), (int)(v / 100 % 100), (int)(v % 100)))
+        return AM_ECORRUPT;
+    }
+    *u32_at(m, f) = v;
     return 0;
   }
+  }
+}
+
+/* A signed 64-bit integer (msgpack writes non-negative ones as unsigned). */
+static bool is_int64(const msgpack_object *o) {
+  return o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER ||
+         (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER && o->via.u64 <= INT64_MAX);
 }
 
 int am_member_decode(const uint8_t *p, size_t len, am_member *m,
@@ -727,10 +775,8 @@ int am_member_decode(const uint8_t *p, size_t len, am_member *m,
     rc = am_fail(err, AM_ENEWER, "member record written by a newer version of Amicale");
     goto out;
   }
-  if (a[1].type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
-      (a[2].type != MSGPACK_OBJECT_POSITIVE_INTEGER && a[2].type != MSGPACK_OBJECT_NEGATIVE_INTEGER) ||
-      (a[3].type != MSGPACK_OBJECT_POSITIVE_INTEGER && a[3].type != MSGPACK_OBJECT_NEGATIVE_INTEGER) ||
-      a[4].type != MSGPACK_OBJECT_BIN)
+  if (a[1].type != MSGPACK_OBJECT_POSITIVE_INTEGER || !is_int64(&a[2]) ||
+      !is_int64(&a[3]) || a[4].type != MSGPACK_OBJECT_BIN)
     goto out;
   m->id = a[1].via.u64;
   m->created = a[2].via.i64;

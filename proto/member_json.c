@@ -1,14 +1,27 @@
 /* JSON form of a member record (see member_json.h). */
 #include "proto/member_json.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
+/* Times outside years 0000-9999 (only a damaged record holds them) are
+ * clamped, so the output always has this exact shape. */
+#define TIME_MIN INT64_C(-62167219200) /* 0000-01-01T00:00:00Z */
+#define TIME_MAX INT64_C(253402300799) /* 9999-12-31T23:59:59Z */
+
 void am_time_format(int64_t t, char out[static 21]) {
-  time_t tt = (time_t)t;
+  time_t tt = (time_t)(t < TIME_MIN ? TIME_MIN : t > TIME_MAX ? TIME_MAX : t);
   struct tm tm;
-  gmtime_r(&tt, &tm);
-  strftime(out, 21, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  if (!gmtime_r(&tt, &tm)) {
+    memcpy(out, "1970-01-01T00:00:00Z", 21);
+    return;
+  }
+  /* The modulos only tell the compiler what the clamp already ensures. */
+  snprintf(out, 21, "%04u-%02u-%02uT%02u:%02u:%02uZ",
+           (unsigned)(tm.tm_year + 1900) % 10000, (unsigned)(tm.tm_mon + 1) % 100,
+           (unsigned)tm.tm_mday % 100, (unsigned)tm.tm_hour % 100,
+           (unsigned)tm.tm_min % 100, (unsigned)tm.tm_sec % 100);
 }
 
 static json_t *field_json(const am_member *m, int f) {

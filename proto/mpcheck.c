@@ -31,6 +31,7 @@ int am_mp_check(const uint8_t *p, size_t len, unsigned max_depth, int flags,
     size_t left = len - off;
     uint64_t skip = 0, children = 0;
     unsigned hdr = 0;
+    int container = 0;
 
     if (t <= 0x7f || t >= 0xe0 || t == 0xc0 || t == 0xc2 || t == 0xc3) {
       /* fixint, nil, bool */
@@ -38,8 +39,10 @@ int am_mp_check(const uint8_t *p, size_t len, unsigned max_depth, int flags,
       skip = t & 0x1f;
     } else if (t >= 0x90 && t <= 0x9f) {
       children = t & 0x0f;
+      container = 1;
     } else if (t >= 0x80 && t <= 0x8f) {
       children = 2 * (uint64_t)(t & 0x0f);
+      container = 1;
     } else {
       switch (t) {
       case 0xcc: case 0xd0: skip = 1; break;
@@ -74,18 +77,19 @@ int am_mp_check(const uint8_t *p, size_t len, unsigned max_depth, int flags,
         uint64_t n = be(p + off, hdr);
         off += hdr;
         left -= hdr;
-        if (t == 0xdc || t == 0xdd) children = n;
-        else if (t == 0xde || t == 0xdf) children = 2 * n;
+        if (t == 0xdc || t == 0xdd) children = n, container = 1;
+        else if (t == 0xde || t == 0xdf) children = 2 * n, container = 1;
         else skip = n;
       }
     }
     if (skip > left) return AM_ECORRUPT;
     off += (size_t)skip;
-    if (children) {
-      /* Each element takes at least one byte: refuse counts that cannot fit. */
-      if (children > len - off) return AM_ECORRUPT;
+    if (container) {
+      /* An array or map is one level deeper, even an empty one. Each
+       * element takes at least one byte: refuse counts that cannot fit. */
       if (depth + 1 > max_depth) return AM_ECORRUPT;
-      pending[++depth] = children;
+      if (children > len - off) return AM_ECORRUPT;
+      if (children) pending[++depth] = children;
     }
   }
   if (used) *used = off;

@@ -11,11 +11,22 @@ typedef struct line {
   int rc;
 } line;
 
+/* Octets in the UTF-8 sequence that lead byte c starts (0: not a lead). */
+static size_t seq_len(unsigned char c) {
+  if (c < 0x80) return 1;
+  if ((c & 0xe0) == 0xc0) return 2;
+  if ((c & 0xf0) == 0xe0) return 3;
+  if ((c & 0xf8) == 0xf0) return 4;
+  return 0;
+}
+
 static void put(line *l, const char *p, size_t n) {
   for (size_t i = 0; i < n && !l->rc; i++) {
     unsigned char c = (unsigned char)p[i];
-    /* Fold before a character start (never inside a UTF-8 sequence). */
-    if (l->col >= 75 && (c & 0xc0) != 0x80) {
+    /* Fold before a character that would not fit whole on this line, so a
+     * line never exceeds 75 octets nor splits a UTF-8 sequence. */
+    size_t k = seq_len(c);
+    if (k && l->col + k > 75) {
       l->rc = am_buf_append(l->out, "\r\n ", 3);
       l->col = 1;
     }
