@@ -79,6 +79,9 @@ int am_args_parse(int argc, char **argv, const am_opt *spec, am_args *a) {
       return am_cli_usage("option '--%.*s' takes no value", (int)len, name);
     }
     if (len == 3 && memcmp(name, "dir", 3) == 0) {
+      /* An empty --dir (an unset variable in a script) must not fall back
+       * to the default node. */
+      if (!*value) return am_cli_usage("--dir needs a directory");
       a->dir = value;
       continue;
     }

@@ -338,11 +338,18 @@ static int member_search(int argc, char **argv, bool list) {
                                          "members", arr));
   } else if (s.r.total == 0) {
     printf("No member matches.\n");
+  } else if (s.r.n == 0) {
+    /* --offset past the end: no table, and no "next page" to offer. */
+    printf("No member on this page: %zu member%s match, --offset %zu is past the end.\n",
+           s.r.total, s.r.total == 1 ? "" : "s", q.offset);
   } else {
     am_print_table(stdout, s.r.v, s.r.n);
-    if (s.r.n < s.r.total)
+    size_t first = q.offset + 1, last = q.offset + s.r.n;
+    if (last < s.r.total)
       printf("\n%zu–%zu of %zu members (use --offset %zu for the next page, --limit 0 for all)\n",
-             q.offset + (s.r.n ? 1 : 0), q.offset + s.r.n, s.r.total, q.offset + s.r.n);
+             first, last, s.r.total, last);
+    else if (q.offset)
+      printf("\n%zu–%zu of %zu members (the last page)\n", first, last, s.r.total);
     else
       printf("\n%zu member%s\n", s.r.total, s.r.total == 1 ? "" : "s");
   }

@@ -19,6 +19,7 @@ typedef struct exporter {
   char uid_prefix[128];
   am_buf line;
   int rc;
+  int write_errno; /* errno of a failed write, 0 when none */
 } exporter;
 
 static void csv_header(exporter *x) {
@@ -71,7 +72,10 @@ static int write_member(am_member *m, void *arg) {
   }
   am_buf_free(&cell);
   if (rc) return x->rc = rc;
-  if (fwrite(b->data, 1, b->len, x->out) != b->len) return x->rc = AM_EIO;
+  if (fwrite(b->data, 1, b->len, x->out) != b->len) {
+    x->write_errno = errno ? errno : EIO;
+    return x->rc = AM_EIO;
+  }
   return 0;
 }
 
@@ -143,13 +147,15 @@ int cmd_member_export(int argc, char **argv) {
   am_error err = {0};
   export_ctx c = {&x, filtered ? &q : NULL, &err};
   rc = am_store_read(n.store, export_fn, &c, &err);
+  if (rc == AM_EIO && x.write_errno)
+    am_fail(&err, AM_EIO, "cannot write %s: %s", path ? tmp : "the output", strerror(x.write_errno));
   am_node_close(&n);
   am_buf_free(&x.line);
   if (path) {
     if (fclose(x.out) && !rc) rc = am_fail(&err, AM_EIO, "cannot write %s: %s", tmp, strerror(errno));
     if (!rc && rename(tmp, path)) rc = am_fail(&err, AM_EIO, "cannot write %s: %s", path, strerror(errno));
     if (rc) remove(tmp);
-  } else if (fflush(stdout) && !rc) {
+  } else if ((fflush(stdout) || ferror(stdout)) && !rc) {
     rc = am_fail(&err, AM_EIO, "cannot write the output: %s", strerror(errno));
   }
   if (rc) return am_cli_fail(rc, &err);

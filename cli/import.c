@@ -127,10 +127,13 @@ static int special_column(const char *compact) {
   return COL_UNKNOWN;
 }
 
-/* The column a header names: --map first, then known names. */
-static int column_for(const char *header, size_t len, const char *map, am_error *err) {
+/* The column a header names (*out: a field, or COL_*): --map first, then
+ * known names. Returns 0, or an AM_E* code (bad --map, no memory); the
+ * column is never the return value, since COL_* values overlap AM_E*. */
+static int column_for(const char *header, size_t len, const char *map, int *out, am_error *err) {
   char *ch = NULL;
   int col = COL_UNKNOWN;
+  *out = COL_UNKNOWN;
   if (am_text_compact(header, len, &ch)) return AM_ENOMEM;
   for (const char *p = map; p && *p && col == COL_UNKNOWN;) {
     const char *end = strchr(p, ',');
@@ -164,7 +167,8 @@ static int column_for(const char *header, size_t len, const char *map, am_error 
     if (col < 0) col = special_column(ch);
   }
   free(ch);
-  return col;
+  *out = col;
+  return 0;
 }
 
 static int read_header(importer *im, am_error *err) {
@@ -180,8 +184,8 @@ static int read_header(importer *im, am_error *err) {
   bool named = false, any = false;
   for (size_t i = 0; i < rec.n; i++) {
     if (!(im->cols[i].header = strdup(rec.fields[i]))) return AM_ENOMEM;
-    int col = column_for(rec.fields[i], rec.lens[i], im->o->map, err);
-    if (col == AM_EUSAGE || col == AM_ENOMEM) return col;
+    int col;
+    if ((rc = column_for(rec.fields[i], rec.lens[i], im->o->map, &col, err))) return rc;
     if (col == COL_UNKNOWN && rec.lens[i] == 0) col = COL_IGNORE;
     im->cols[i].field = col;
     if (col == COL_UNKNOWN && im->o->report)
@@ -370,6 +374,13 @@ out:
   return rc;
 }
 
+static bool row_is_blank(const am_csv_record *rec) {
+  for (size_t i = 0; i < rec->n; i++)
+    for (size_t k = 0; k < rec->lens[i]; k++)
+      if (!strchr(" \t\r\n", rec->fields[i][k])) return false;
+  return true;
+}
+
 typedef struct batch_arg {
   importer *im;
   am_csv_mark start;
@@ -398,6 +409,9 @@ static int batch_fn(am_txn *t, void *arg) {
       im->done = true;
       break;
     }
+    /* A row of empty cells (";;;", as spreadsheets export trailing empty
+     * rows) is a blank line, not a member without a name. */
+    if (rc > 0 && row_is_blank(&rec)) continue;
     im->batch.rows++;
     if (rc < 0) {
       if (rc != AM_EINVAL) return am_fail(im->err, rc, "%s: %s", im->o->path, am_error_text(&e, rc));

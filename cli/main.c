@@ -1,4 +1,5 @@
 /* amicale: the command line of an Amicale node (see `amicale help`). */
+#include <errno.h>
 #include <locale.h>
 #include <stdio.h>
 #include <string.h>
@@ -19,14 +20,29 @@ static void help(FILE *out) {
           "  help                 this text\n"
           "\n"
           "The data directory is --dir, else $AMICALE_DIR, else $AMICALE_HOME,\n"
-          "else ~/.local/share/amicale.\n"
+          "else $XDG_DATA_HOME/amicale, else ~/.local/share/amicale.\n"
           "\n"
           "Exit status: 0 success, 1 internal failure, 2 usage error, 3 not found,\n"
           "4 invalid data, 5 already exists.\n",
           AMICALE_VERSION);
 }
 
+static int run(int argc, char **argv);
+
+/* Output that could not be written (a full disk, a closed pipe) is a
+ * failure, not a success with nothing printed. */
 int main(int argc, char **argv) {
+  int rc = run(argc, argv);
+  errno = 0;
+  if ((fflush(stdout) || ferror(stdout)) && rc == EXIT_OK) {
+    /* (A command that failed has said why already.) */
+    fprintf(stderr, "amicale: cannot write the output: %s\n", strerror(errno ? errno : EIO));
+    rc = EXIT_INTERNAL;
+  }
+  return rc;
+}
+
+static int run(int argc, char **argv) {
   setlocale(LC_CTYPE, "");
   /* A global --dir before the command applies to it. */
   const char *dir = NULL;

@@ -72,7 +72,7 @@ _script=$(basename "$0")
 _cleanup() {
   local rc=$?
   if [ "$_finished" = 0 ]; then
-    echo "$_script: ended before finish (status $rc)" >&2
+    echo "$_script: ended before finish (status $rc)"
     _failures=$((_failures + 1))
     _failed_names+=("script ended early (status $rc)")
     _summary
@@ -107,7 +107,7 @@ _fail() {
     echo "FAIL: $name$tag"
     local d
     for d in "$@"; do printf '  %s\n' "$d"; done
-  } >&2
+  } # on stdout, so failures and the summary come out in order
 }
 
 _last_cmd=""
@@ -120,8 +120,8 @@ run() {
 
 am() { run "$AMICALE_BIN" "$@"; }
 
-_stderr_excerpt() { head -c 600 "$ERR" | sed 's/^/    | /'; }
-_stdout_excerpt() { head -c 600 "$OUT" | sed 's/^/    | /'; }
+_stderr_excerpt() { head -c 600 "$ERR" | sed "s#$T#\$T#g; s/^/    | /"; }
+_stdout_excerpt() { head -c 600 "$OUT" | sed "s#$T#\$T#g; s/^/    | /"; }
 
 expect_status() {
   local want=$1
@@ -227,6 +227,12 @@ new_node() {
     _failed_names+=("setup: init $dir")
     finish
   fi
+}
+
+# The member fields in table order, as `amicale member --help` lists them
+# (so a field added to proto/member.c's table does not break the tests).
+member_fields() {
+  "$AMICALE_BIN" member --help | sed -n 's/^  --\([a-z-]*\) .*/\1/p' | grep -v '^visibility$' | tr - _
 }
 
 # member_count DIR: number of members (via list --json).

@@ -148,6 +148,21 @@ am --dir "$T/k4" id
 expect_ne "missing key file is an error" 0 "$RC"
 expect_err_contains "node.key"
 
+# ---- lock file, backup and restore -----------------------------------------------------------
+cp -a "$N" "$T/nolock"
+rm -f "$T/nolock/store/lock.mdb"
+expect_status 0 "$AMICALE_BIN" --dir "$T/nolock" member add --given-name Lock --family-name Less
+expect_true "lock.mdb is recreated" test -f "$T/nolock/store/lock.mdb"
+# The README's backup: mdb_copy -c of the store, plus amicale.conf and node.key.
+mkdir -p "$T/backup/store"
+expect_true "mdb_copy -c takes a copy" mdb_copy -c "$T/nolock/store" "$T/backup/store"
+cp -p "$T/nolock/amicale.conf" "$T/nolock/node.key" "$T/backup/"
+chmod 700 "$T/backup"
+expect_status 0 "$AMICALE_BIN" --dir "$T/backup" member list --json
+expect_eq "restored backup has the member" '["Less"]' "$(jq -c '[.members[].family_name]' "$OUT")"
+expect_status 0 "$AMICALE_BIN" --dir "$T/backup" id
+expect_eq "restored backup has the key" "$key" "$(sed -n 1p "$OUT")"
+
 # ---- store from a newer version ------------------------------------------------------------
 cp -a "$N" "$T/newer"
 mdb_dump -s meta "$T/newer/store" | sed 's/^ 00000001$/ 00000009/' | mdb_load -s meta "$T/newer/store" 2>/dev/null
@@ -208,6 +223,19 @@ expect_err_contains "frobnicate"
 expect_status 2 "$AMICALE_BIN" id --dir "$N" --bogus
 expect_err_contains "--bogus"
 expect_status 2 "$AMICALE_BIN" id --dir "$N" extra
+# An empty --dir (an unset variable in a script) is refused rather than
+# falling back to the environment's node.
+expect_status 2 env AMICALE_DIR="$T/d_env" "$AMICALE_BIN" --dir "" id
+expect_err_contains "--dir"
+expect_status 2 env AMICALE_DIR="$T/d_env" "$AMICALE_BIN" id --dir=
+expect_status 2 env AMICALE_DIR="$T/d_env" "$AMICALE_BIN" --dir "" init --name X --kind school
+expect_eq "empty --dir: the environment's node untouched" "Env node" "$("$AMICALE_BIN" --dir "$T/d_env" id --json | jq -r .name)"
+# Output that cannot be written is a failure.
+if [ -w /dev/full ]; then
+  expect_status 1 sh -c '"$0" --dir "$1" id >/dev/full' "$AMICALE_BIN" "$N"
+  expect_err_contains "cannot write the output"
+  expect_status 1 sh -c '"$0" --dir "$1" id --json >/dev/full' "$AMICALE_BIN" "$N"
+fi
 expect_status 0 "$AMICALE_BIN" help
 expect_out_contains "Exit status"
 expect_status 0 "$AMICALE_BIN" --version

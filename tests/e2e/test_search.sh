@@ -121,6 +121,15 @@ expect_eq "offset past the end: empty page" 0 "$(jq '.members|length' "$OUT")"
 expect_status 0 "$AMICALE_BIN" member list --limit 7 --offset 7
 expect_out_contains "8–14 of 30 members"
 expect_out_contains "--offset 14"
+expect_eq "a middle page has a table of 7 rows (+ header, blank, footer)" 10 "$(wc -l <"$OUT")"
+expect_status 0 "$AMICALE_BIN" member list --limit 7 --offset 28
+expect_eq "the last page does not offer a next page" "29–30 of 30 members (the last page)" "$(tail -n 1 "$OUT")"
+expect_out_not_contains "next page"
+expect_status 0 "$AMICALE_BIN" member list --limit 7 --offset 23
+expect_eq "a page ending exactly at the end is the last page" "24–30 of 30 members (the last page)" "$(tail -n 1 "$OUT")"
+expect_status 0 "$AMICALE_BIN" member list --limit 7 --offset 35
+expect_eq "offset past the end: says so, no table, no next page" \
+  "No member on this page: 30 members match, --offset 35 is past the end." "$(cat "$OUT")"
 expect_status 0 "$AMICALE_BIN" member list --limit 0
 expect_eq "--limit 0 footer" "30 members" "$(tail -n 1 "$OUT")"
 expect_eq "--limit 0 prints all rows (+ header, blank, footer)" 33 "$(wc -l <"$OUT")"
