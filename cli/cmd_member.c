@@ -402,6 +402,15 @@ int cmd_member(int argc, char **argv) {
     member_help();
     return argc < 1 ? EXIT_USAGE : EXIT_OK;
   }
+  /* `amicale member --dir D list`: the subcommand comes after --dir. */
+  static char *moved[AM_ARGS_MAX + 2];
+  int skip = !strcmp(argv[0], "--dir") ? 2 : !strncmp(argv[0], "--dir=", 6) ? 1 : 0;
+  if (skip && argc > skip && argc <= AM_ARGS_MAX) {
+    moved[0] = argv[skip];
+    for (int i = 0; i < skip; i++) moved[1 + i] = argv[i];
+    for (int i = skip + 1; i < argc; i++) moved[i] = argv[i];
+    argv = moved;
+  }
   const char *sub = argv[0];
   argc--, argv++;
   for (int i = 0; i < argc; i++)

@@ -2,6 +2,8 @@
  * loss: every field, visibility and dates, with the id column), JSON Lines
  * or vCard 4.0. Takes the same filters as `member search`. */
 #include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +19,7 @@ typedef struct exporter {
   char sep;
   const char *eol;
   char uid_prefix[128];
+  bool excel;
   am_buf line;
   int rc;
   int write_errno; /* errno of a failed write, 0 when none */
@@ -29,6 +32,18 @@ static void csv_header(exporter *x) {
   for (int f = 0; f < AM_F__COUNT; f++) am_buf_printf(b, "%c%s", x->sep, am_fields[f].name);
   am_buf_printf(b, "%cvisibility%ccreated%cupdated%s", x->sep, x->sep, x->sep, x->eol);
   fwrite(b->data, 1, b->len, x->out);
+}
+
+/* A spreadsheet runs a cell starting with = + - or @ as a formula, which a
+ * hostile value could abuse (CSV injection). For --excel such cells get a
+ * leading apostrophe, which spreadsheets show as text and `member import`
+ * removes again. */
+static bool is_formula_like(const am_member *m, int f) {
+  am_buf v = {0};
+  bool risky = false;
+  if (am_member_format(m, f, &v) == 0 && v.len) risky = strchr("=+-@", v.data[0]) != NULL;
+  am_buf_free(&v);
+  return risky;
 }
 
 static int write_member(am_member *m, void *arg) {
@@ -44,7 +59,8 @@ static int write_member(am_member *m, void *arg) {
     for (int f = 0; f < AM_F__COUNT && !rc; f++) {
       cell.len = 0;
       /* Unset booleans export as "no", which re-imports the same. */
-      rc = am_member_format(m, f, &cell);
+      if (x->excel && is_formula_like(m, f)) rc = am_buf_append(&cell, "'", 1);
+      if (!rc) rc = am_member_format(m, f, &cell);
       if (!rc) rc = am_buf_append(b, &x->sep, 1);
       if (!rc) rc = am_csv_write_field(b, cell.data ? cell.data : "", cell.len, x->sep);
     }
@@ -110,7 +126,7 @@ int cmd_member_export(int argc, char **argv) {
   else return am_cli_usage("--format '%s' should be csv, json or vcard", fmt);
   if (a.json) x.format = FMT_JSON;
   bool excel = am_args_has(&a, "excel");
-  if (excel) x.sep = ';', x.eol = "\r\n";
+  if (excel) x.sep = ';', x.eol = "\r\n", x.excel = true;
   const char *sep = am_args_get(&a, "separator");
   if (sep) {
     if (!strcmp(sep, "tab") || !strcmp(sep, "\\t")) x.sep = '\t';
@@ -134,7 +150,10 @@ int cmd_member_export(int argc, char **argv) {
   if (path) {
     /* Written aside and renamed, so a failed export leaves no half file. */
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    if (!(x.out = fopen(tmp, "w"))) {
+    /* Mode 0600: an export holds private fields. */
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0 || !(x.out = fdopen(fd, "w"))) {
+      if (fd >= 0) close(fd);
       rc = am_cli_usage("cannot write %s: %s", tmp, strerror(errno));
       am_node_close(&n);
       return rc == EXIT_USAGE ? EXIT_INTERNAL : rc;

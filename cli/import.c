@@ -253,7 +253,11 @@ static int apply_row(importer *im, const am_csv_record *rec, am_member *m, bool 
       continue;
     }
     listed[f] = true;
-    if (am_member_set(m, f, rec->fields[i], rec->lens[i], &e)) {
+    const char *cell = rec->fields[i];
+    size_t len = rec->lens[i];
+    /* `export --excel` protects formula-like cells with an apostrophe. */
+    if (len >= 2 && cell[0] == '\'' && strchr("=+-@", cell[1])) cell++, len--;
+    if (am_member_set(m, f, cell, len, &e)) {
       row_msg(im, rec->line, im->cols[i].header, e.msg);
       bad = 1;
     }

@@ -173,6 +173,20 @@ int am_field_by_header(const char *compact) {
       while (*a == ' ') a++;
     }
   }
+  /* Second chance for lists, which spreadsheets often spread over several
+   * qualified columns: "Email perso", "Email pro", "Compétences
+   * techniques". Only aliases of 5 letters or more, so "mail" does not
+   * claim "Mailing address". */
+  for (int f = 0; f < AM_F__COUNT; f++) {
+    if (am_fields[f].type != AM_T_LIST) continue;
+    for (const char *a = am_fields[f].aliases; *a;) {
+      const char *e = strchr(a, ' ');
+      size_t len = e ? (size_t)(e - a) : strlen(a);
+      if (len >= 5 && len < n && memcmp(a, compact, len) == 0) return f;
+      a += len;
+      while (*a == ' ') a++;
+    }
+  }
   return -1;
 }
 

@@ -159,6 +159,10 @@ static int prepare(const am_query *q, prepared *p, am_error *err) {
     rc = am_text_words(f, n, collect_word, p);
     free(f);
     if (rc) return rc;
+    /* "!!!" would otherwise match everyone. */
+    if (!p->nwords)
+      return am_fail(err, AM_EUSAGE, "the search text '%.60s' has no letter or digit to look for",
+                     q->text);
   }
   for (size_t i = 0; i < q->nfilters && !rc; i++) {
     if (!am_utf8_valid(q->filters[i].value, strlen(q->filters[i].value)))

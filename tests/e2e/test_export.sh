@@ -79,8 +79,24 @@ expect_eq "--excel header uses ';'" "id;given_name;family_name;usual_name" "$(he
 expect_eq "--excel: CRLF line ends" "0d0a" "$(head -n 1 "$T/excel.csv" | tail -c 2 | od -An -tx1 | tr -d ' \n')"
 # Records end with CRLF (line breaks inside a quoted bio are data).
 expect_eq "--excel: every record ends with CRLF" $((NA + 1)) "$(grep -c $'\r$' "$T/excel.csv")"
-expect_eq "--excel: same values as the plain CSV" "$(csv_rows "$T/a.csv")" \
+# Same values as the plain CSV, except that cells a spreadsheet would run
+# as formulas (= + - @) are protected by a leading apostrophe.
+expect_eq "--excel: same values as the plain CSV, formula-like cells protected" \
+  "$(csv_rows "$T/a.csv" | python3 -c '
+import csv, sys
+w = csv.writer(sys.stdout, lineterminator="\n")
+for r in csv.reader(sys.stdin):
+    w.writerow(["\x27" + c if c[:1] in ("=", "+", "-", "@") else c for c in r])')" \
   "$(csv_rows "$T/excel.csv" ';' | python3 -c 'import sys; sys.stdout.write(sys.stdin.read().replace("\r\n", "\n"))')"
+expect_true "--excel: the formula-like given name is protected" grep -q "';=SUM(A1)\|;'=SUM(A1)" "$T/excel.csv"
+# The protected export re-imports to the same members.
+E="$T/e"
+new_node "$E" "Node E"
+expect_status 0 "$AMICALE_BIN" --dir "$E" member import "$T/excel.csv"
+run "$AMICALE_BIN" --dir "$E" member list --limit 0 --json
+expect_eq "--excel export re-imports to the same members" \
+  "$(jq -c 'del(.updated)' "$T/a.members.jsonl")" \
+  "$(jq -c '.members|sort_by(.id)|.[]|del(.updated)' "$OUT")"
 C="$T/c"
 new_node "$C" "Node C"
 expect_status 0 "$AMICALE_BIN" --dir "$C" member import "$T/excel.csv"
@@ -255,5 +271,11 @@ expect_eq "export without --limit has every member" "$NA" "$(wc -l <"$OUT")"
 expect_status 2 "$AMICALE_BIN" member export --format xml
 expect_err_contains "--format"
 expect_status 2 "$AMICALE_BIN" member export --separator ':'
+
+# ---- --output is private, --dir may follow `member` ------------------------------------
+expect_status 0 "$AMICALE_BIN" member export --output "$T/private.csv"
+expect_eq "--output file is readable by its owner only (it holds private fields)" 600 "$(stat -c %a "$T/private.csv")"
+expect_status 0 env -u AMICALE_DIR "$AMICALE_BIN" member --dir "$A" list --limit 0 --json
+expect_eq "amicale member --dir D list" "$NA" "$(jq .total "$OUT")"
 
 finish

@@ -182,4 +182,8 @@ expect_status 0 "$AMICALE_BIN" member remove "$(id_of Kowalski)"
 expect_eq "removed member no longer matches a filter" '[]' "$(ids --city lodz)"
 expect_eq "removed member no longer matches text" '[]' "$(ids kowalski)"
 
+# Search text with no letter or digit is refused rather than matching everyone.
+expect_status 2 "$AMICALE_BIN" member search '!!!'
+expect_err_contains "no letter or digit"
+
 finish
