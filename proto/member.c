@@ -241,6 +241,18 @@ nomem:
   return AM_ENOMEM;
 }
 
+uint32_t am_member_items(const am_member *m, int f, const char *const **items,
+                         const char **one) {
+  if (am_fields[f].type == AM_T_LIST) {
+    const am_strlist *l = clist_at(m, f);
+    *items = (const char *const *)l->v;
+    return l->n;
+  }
+  *one = am_fields[f].type == AM_T_TEXT ? *ctext_at(m, f) : NULL;
+  *items = one;
+  return *one ? 1 : 0;
+}
+
 bool am_member_is_empty(const am_member *m, int f) {
   switch (am_fields[f].type) {
   case AM_T_TEXT: return *ctext_at(m, f) == NULL;

@@ -138,6 +138,12 @@ int am_member_set(am_member *m, int f, const char *value, size_t len,
 int am_member_format(const am_member *m, int f, am_buf *out);
 bool am_member_is_empty(const am_member *m, int f);
 
+/* The values of a text or list field as an array: returns how many (0 when
+ * empty) and points *items at them; a text field's single value goes
+ * through *one, the caller's scratch slot. */
+uint32_t am_member_items(const am_member *m, int f, const char *const **items,
+                         const char **one);
+
 /* "emails=federation,phone=school": sets the named fields' visibility. */
 int am_member_set_visibility(am_member *m, const char *spec, size_t len,
                              am_error *err);

@@ -111,16 +111,9 @@ static int member_terms(const am_member *m, termset *ts) {
   for (int f = 0; f < AM_F__COUNT; f++) {
     const am_field *fd = &am_fields[f];
     if (!(fd->flags & (AM_FF_EXACT | AM_FF_WORDS))) continue;
-    const char *const *items;
-    uint32_t n;
     const char *one;
-    if (fd->type == AM_T_LIST) {
-      const am_strlist *l = (const am_strlist *)((const char *)m + fd->offset);
-      items = (const char *const *)l->v, n = l->n;
-    } else {
-      one = *(char *const *)((const char *)m + fd->offset);
-      items = &one, n = one ? 1 : 0;
-    }
+    const char *const *items;
+    uint32_t n = am_member_items(m, f, &items, &one);
     for (uint32_t i = 0; i < n; i++) {
       if (fd->flags & AM_FF_EXACT) {
         key.len = 0;

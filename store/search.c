@@ -396,17 +396,9 @@ static bool words_match(const am_member *m, const char *word) {
 }
 
 static bool exact_match(const am_member *m, int f, const am_buf *want) {
-  const am_field *fd = &am_fields[f];
   const char *one;
   const char *const *items;
-  uint32_t n;
-  if (fd->type == AM_T_LIST) {
-    const am_strlist *l = (const am_strlist *)((const char *)m + fd->offset);
-    items = (const char *const *)l->v, n = l->n;
-  } else {
-    one = *(char *const *)((const char *)m + fd->offset);
-    items = &one, n = one ? 1 : 0;
-  }
+  uint32_t n = am_member_items(m, f, &items, &one);
   for (uint32_t i = 0; i < n; i++) {
     am_buf k = {0};
     bool eq = am_index_key_exact(f, items[i], &k) == 0 && k.len == want->len &&
