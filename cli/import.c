@@ -461,6 +461,7 @@ int am_import(am_store *s, const am_import_opts *o, am_import_stats *st, am_erro
     im.total.updated += im.batch.updated;
     im.total.skipped += im.batch.skipped;
     im.total.errors += im.batch.errors;
+    memset(&im.batch, 0, sizeof im.batch); /* counted: not twice on the bar */
     if (rc == AM_IMPORT_ABORT) {
       rc = 0;
       break;

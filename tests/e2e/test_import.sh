@@ -344,4 +344,18 @@ expect_status 4 "$AMICALE_BIN" member import "$C/idclash.csv"
 expect_err_contains "idclash.csv:2: the address noid@example.fr belongs to member 41, not to member 40"
 expect_err_contains "idclash.csv:3: column 'id': 'abc' is not a member id"
 
+# Progress bar: drawn on a terminal (script(1) gives the command one),
+# absent when stderr is not a terminal.
+if command -v script >/dev/null 2>&1; then
+  P="$T/progress"
+  new_node "$P" "Progress"
+  awk 'BEGIN { print "Nom;Prénom;E-mail"; for (i = 1; i <= 3000; i++) printf "N%d;P;p%d@example.org\n", i, i }' >"$C/progress.csv"
+  run env -u CI script -qec "$AMICALE_BIN --dir $P member import $C/progress.csv" /dev/null
+  expect_out_contains "100%  3000 rows"
+  expect_out_contains "3000 added"
+  expect_status 0 "$AMICALE_BIN" --dir "$P" member import "$C/progress.csv"
+  expect_err_not_contains "rows"
+  expect_out_not_contains "%"
+fi
+
 finish
