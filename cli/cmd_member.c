@@ -123,11 +123,8 @@ static int resolve(am_txn *t, const char *ref, uint64_t *id, am_error *err) {
     if (rc == AM_EINVAL) return am_fail(err, AM_EUSAGE, "'%s' is neither a member id nor an address", ref);
     return rc;
   }
-  char *end;
-  unsigned long long v = strtoull(ref, &end, 10);
-  if (!*ref || *end || v == 0 || ref[0] == '-')
+  if (am_member_id_parse(ref, id))
     return am_fail(err, AM_EUSAGE, "'%s' is neither a member id (a number) nor an email address", ref);
-  *id = v;
   return 0;
 }
 

@@ -3,6 +3,7 @@
  * or vCard 4.0. Takes the same filters as `member search`. */
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <jansson.h>
 #include <stdlib.h>
@@ -148,10 +149,16 @@ int cmd_member_export(int argc, char **argv) {
   const char *path = am_args_get(&a, "output");
   char tmp[4200];
   if (path) {
-    /* Written aside and renamed, so a failed export leaves no half file. */
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    /* Mode 0600: an export holds private fields. */
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    /* Written aside and renamed, so a failed export leaves no half file;
+     * the temporary name is fresh (mkstemp: never an existing file or a
+     * planted link) and mode 0600, since an export holds private fields. */
+    snprintf(tmp, sizeof tmp, "%s.XXXXXX", path);
+    int fd = mkstemp(tmp);
+    if (fd >= 0 && fchmod(fd, 0600)) {
+      close(fd);
+      unlink(tmp);
+      fd = -1;
+    }
     if (fd < 0 || !(x.out = fdopen(fd, "w"))) {
       if (fd >= 0) close(fd);
       rc = am_cli_usage("cannot write %s: %s", tmp, strerror(errno));

@@ -171,6 +171,40 @@ static int column_for(const char *header, size_t len, const char *map, int *out,
   return 0;
 }
 
+/* Every --map entry must name a column of the file and a field: a typo
+ * ("Nmo=family_name") would otherwise be silently ignored. */
+static int check_map(const importer *im, am_error *err) {
+  for (const char *p = im->o->map; p && *p;) {
+    const char *end = strchr(p, ',');
+    size_t n = end ? (size_t)(end - p) : strlen(p);
+    const char *eq = memchr(p, '=', n);
+    char *mk = NULL, *mh = NULL;
+    bool found = false;
+    if (!eq) return am_fail(err, AM_EUSAGE, "--map: '%.*s' should be Column=field", (int)n, p);
+    if (am_text_compact(p, (size_t)(eq - p), &mk)) return AM_ENOMEM;
+    for (size_t i = 0; i < im->ncols && !found; i++) {
+      if (am_text_compact(im->cols[i].header, strlen(im->cols[i].header), &mh)) {
+        free(mk);
+        return AM_ENOMEM;
+      }
+      found = strcmp(mk, mh) == 0;
+      free(mh);
+    }
+    free(mk);
+    if (!found) {
+      am_buf cols = {0};
+      for (size_t i = 0; i < im->ncols; i++)
+        am_buf_printf(&cols, "%s'%s'", i ? ", " : "", im->cols[i].header);
+      am_fail(err, AM_EUSAGE, "--map: %s has no column '%.*s' (its columns: %.300s)", im->o->path,
+              (int)(eq - p), p, cols.data ? cols.data : "");
+      am_buf_free(&cols);
+      return AM_EUSAGE;
+    }
+    p += n + (end ? 1 : 0);
+  }
+  return 0;
+}
+
 static int read_header(importer *im, am_error *err) {
   am_csv_record rec;
   int rc;
@@ -206,6 +240,7 @@ static int read_header(importer *im, am_error *err) {
                        im->o->path, k + 1, im->cols[k].header, i + 1, rec.fields[i],
                        col >= 0 ? am_fields[col].name : "the same column", rec.fields[i]);
   }
+  if ((rc = check_map(im, err))) return rc;
   if (!any)
     return am_fail(err, AM_EINVAL,
                    "%s: no column of the first line is recognised; is it a header? "
@@ -234,10 +269,16 @@ static int apply_row(importer *im, const am_csv_record *rec, am_member *m, bool 
       }
       continue;
     }
-    if (f == COL_CREATED && is_new && rec->lens[i]) {
+    if (f == COL_CREATED && rec->lens[i]) {
       struct tm tm = {0};
       const char *end = strptime(rec->fields[i], "%Y-%m-%dT%H:%M:%SZ", &tm);
-      if (end && !*end) m->created = (int64_t)timegm(&tm);
+      if (!end || *end) {
+        row_msg(im, rec->line, im->cols[i].header,
+                "is not a time such as 2024-05-01T10:00:00Z (as `member export` writes it)");
+        bad = 1;
+      } else if (is_new) {
+        m->created = (int64_t)timegm(&tm);
+      }
       continue;
     }
     if (f < 0) continue;
@@ -277,10 +318,10 @@ static int row_target(importer *im, am_txn *t, const am_csv_record *rec, const a
   *id_given = false;
   for (size_t i = 0; i < rec->n && i < im->ncols; i++) {
     if (im->cols[i].field != COL_ID || !rec->lens[i]) continue;
-    char *end;
-    unsigned long long v = strtoull(rec->fields[i], &end, 10);
-    if (*end || v == 0 || rec->fields[i][0] == '-') {
-      snprintf(msg, sizeof msg, "'%.40s' is not a member id", rec->fields[i]);
+    uint64_t v;
+    if (am_member_id_parse(rec->fields[i], &v)) {
+      snprintf(msg, sizeof msg, "'%.40s' is not a member id (a whole number from 1 to %llu)",
+               rec->fields[i], (unsigned long long)AM_MEMBER_ID_MAX);
       row_msg(im, rec->line, im->cols[i].header, msg);
       return 1;
     }
@@ -419,10 +460,14 @@ static int batch_fn(am_txn *t, void *arg) {
     im->batch.rows++;
     if (rc < 0) {
       if (rc != AM_EINVAL) return am_fail(im->err, rc, "%s: %s", im->o->path, am_error_text(&e, rc));
-      /* The reader's message already says line and column. */
+      /* Same FILE:LINE: form as row errors ("line 3, column 9: x" from the
+       * reader becomes "FILE:3: column 9: x"), so editors can jump to it. */
       im->batch.errors++;
+      unsigned long ln = rec.line;
+      int skip = 0;
+      if (sscanf(e.msg, "line %lu, %n", &ln, &skip) != 1) skip = 0, ln = rec.line;
       if (im->reported + ++im->nmsgs <= MAX_REPORTED)
-        am_buf_printf(&im->msgs, "%s: %s\n", im->o->path, e.msg);
+        am_buf_printf(&im->msgs, "%s:%lu: %s\n", im->o->path, ln, e.msg + skip);
       continue;
     }
     im->row_bad = false;

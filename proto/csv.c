@@ -555,6 +555,24 @@ static void skip_line(am_csv *csv) {
   if (csv->pos < csv->len) eat_eol(csv);
 }
 
+/* Skips to just after the quote that closes the current quoted field (or
+ * to the end of input), counting the line breaks on the way. */
+static void skip_quoted(am_csv *csv) {
+  while (csv->pos < csv->len) {
+    char c = csv->text[csv->pos];
+    if (c == '"') {
+      if (csv->pos + 1 < csv->len && csv->text[csv->pos + 1] == '"') {
+        csv->pos += 2;
+        continue;
+      }
+      csv->pos++;
+      return;
+    }
+    if (is_eol(c)) eat_eol(csv);
+    else csv->pos++;
+  }
+}
+
 /* Appends to the record buffer; 1 when the current field (starting at
  * field_off) would exceed AM_CSV_MAX_FIELD, AM_ENOMEM, or 0. */
 static int field_add(am_csv *csv, size_t field_off, const char *p, size_t n) {
@@ -607,6 +625,7 @@ int am_csv_next(am_csv *csv, am_csv_record *rec, am_error *err) {
   /* Where the current field starts, for messages about the whole field. */
   size_t fpos, fls, foff;
   unsigned long fline;
+  bool inq = false; /* inside a quoted field */
   for (;;) {
     fpos = csv->pos;
     fls = csv->line_start;
@@ -620,6 +639,7 @@ int am_csv_next(am_csv *csv, am_csv_record *rec, am_error *err) {
     }
     if (csv->pos < len && t[csv->pos] == '"') {
       csv->pos++;
+      inq = true;
       for (;;) {
         size_t s = csv->pos;
         while (csv->pos < len && t[csv->pos] != '"' && !is_eol(t[csv->pos]) &&
@@ -644,6 +664,7 @@ int am_csv_next(am_csv *csv, am_csv_record *rec, am_error *err) {
             continue;
           }
           csv->pos++;
+          inq = false;
           break;
         }
         if (c == '\0') goto nul_char;
@@ -714,6 +735,9 @@ nul_char:
                "choose its encoding)",
                csv->line, column_of(csv, csv->line_start, csv->pos));
 resync:
+  /* An error inside a quoted field: the lines up to its closing quote are
+   * still that field, not records. */
+  if (inq) skip_quoted(csv);
   skip_line(csv);
   return rc;
 }

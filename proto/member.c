@@ -241,6 +241,19 @@ nomem:
   return AM_ENOMEM;
 }
 
+int am_member_id_parse(const char *s, uint64_t *id) {
+  uint64_t v = 0;
+  if (!*s) return AM_EINVAL;
+  for (const char *p = s; *p; p++) {
+    if (*p < '0' || *p > '9') return AM_EINVAL;
+    v = v * 10 + (uint64_t)(*p - '0');
+    if (v > AM_MEMBER_ID_MAX) return AM_EINVAL;
+  }
+  if (v == 0) return AM_EINVAL;
+  *id = v;
+  return 0;
+}
+
 uint32_t am_member_items(const am_member *m, int f, const char *const **items,
                          const char **one) {
   if (am_fields[f].type == AM_T_LIST) {
@@ -346,9 +359,27 @@ static int parse_bool(const char *s, size_t len, bool *out) {
 
 /* Addresses are stored in lower case: mailbox matching in practice is
  * case-insensitive, and duplicates are found by address. */
-static int check_email(char *s, am_error *err) {
-  for (char *p = s; *p; p++)
+static int check_email(char **sp, am_error *err) {
+  char *s = *sp;
+  bool ascii_only = true;
+  for (char *p = s; *p; p++) {
     if ((unsigned char)*p < 0x80) *p = (char)tolower((unsigned char)*p);
+    else ascii_only = false;
+  }
+  if (!ascii_only) {
+    /* "Élise@x.org" and "élise@x.org" are one address to their owner. */
+    size_t n = 0;
+    uint8_t *low = u8_tolower((const uint8_t *)s, strlen(s), NULL, UNINORM_NFC, NULL, &n);
+    char *z = low ? realloc(low, n + 1) : NULL;
+    if (!z) {
+      free(low);
+      return AM_ENOMEM;
+    }
+    z[n] = '\0';
+    free(s);
+    *sp = s = z;
+    if (n > 254) return am_fail(err, AM_EINVAL, "is longer than 254 bytes");
+  }
   char *at = strchr(s, '@');
   if (!at || strchr(at + 1, '@'))
     return am_fail(err, AM_EINVAL, "'%s' is not an email address (it needs exactly one @)", s);
@@ -425,7 +456,7 @@ static int clean_item(const am_field *fd, const char *v, size_t len, char **out,
   int rc = am_text_clean(v, len, fd->max_len, flags, out, err);
   if (rc) return rc;
   if (!**out) return 0;
-  if (fd->flags & AM_FF_EMAIL) rc = check_email(*out, err);
+  if (fd->flags & AM_FF_EMAIL) rc = check_email(out, err);
   else if (fd->flags & AM_FF_PHONE) rc = check_phone(*out, err);
   else if (fd->flags & AM_FF_URL) rc = check_url(out, fd->max_len, err);
   if (rc) { free(*out); *out = NULL; }
@@ -804,6 +835,7 @@ int am_member_decode(const uint8_t *p, size_t len, am_member *m,
   if (a[1].type != MSGPACK_OBJECT_POSITIVE_INTEGER || !is_int64(&a[2]) ||
       !is_int64(&a[3]) || a[4].type != MSGPACK_OBJECT_BIN)
     goto out;
+  if (a[1].via.u64 > AM_MEMBER_ID_MAX) goto out;
   m->id = a[1].via.u64;
   m->created = a[2].via.i64;
   m->updated = a[3].via.i64;

@@ -91,6 +91,12 @@ typedef struct am_field {
   const char *aliases; /* compact folded header names, space separated */
 } am_field;
 
+/* Member ids stay below 2^53 so that every JSON reader reads them exactly. */
+#define AM_MEMBER_ID_MAX ((UINT64_C(1) << 53) - 1)
+
+/* Parses a member id: decimal digits only, 1 to AM_MEMBER_ID_MAX. */
+int am_member_id_parse(const char *s, uint64_t *id);
+
 #define AM_YEAR_MIN 1900
 #define AM_YEAR_MAX 2100
 

@@ -35,7 +35,7 @@ static int terms_add(termset *ts, char tag, const char *p, size_t len) {
     if (!v) return AM_ENOMEM;
     ts->v = v, ts->cap = cap;
   }
-  len = utf8_cut(p, len, AM_IDX_KEY_MAX - 2);
+  len = utf8_cut(p, len, AM_IDX_KEY_MAX - 1); /* tag + term <= AM_IDX_KEY_MAX */
   uint32_t off = (uint32_t)ts->data.len;
   int rc = am_buf_append(&ts->data, &tag, 1);
   if (!rc) rc = am_buf_append(&ts->data, p, len);
@@ -319,6 +319,9 @@ static int next_id(am_txn *t, uint64_t *id, am_error *err) {
   } else if (rc != MDB_NOTFOUND) {
     return am_store_mdb_error(t, rc, "reading the member counter", err);
   }
+  if (next == 0 || next > AM_MEMBER_ID_MAX)
+    return am_fail(err, next ? AM_ETOOBIG : AM_ECORRUPT, "no member id is left (the counter is at %llu)",
+                   (unsigned long long)next);
   uint8_t b[8];
   am_be64(b, next + 1);
   v.mv_size = 8, v.mv_data = b;
@@ -413,6 +416,9 @@ int am_members_put(am_txn *t, am_member *m, int flags, am_error *err) {
   am_buf rec = {0};
   int rc;
   if ((rc = am_member_check(m, err))) return rc;
+  if (m->id > AM_MEMBER_ID_MAX)
+    return am_fail(err, AM_EINVAL, "member id %llu is too large (at most %llu)",
+                   (unsigned long long)m->id, (unsigned long long)AM_MEMBER_ID_MAX);
   if ((rc = emails_available(t, m, err))) return rc;
   int64_t now = am_now();
   bool append = false;
@@ -483,9 +489,10 @@ int am_members_each(am_txn *t, int (*cb)(am_member *m, void *arg), void *arg,
                     am_error *err) {
   MDB_cursor *c;
   MDB_val k, v;
-  int rc = mdb_cursor_open(t->txn, am_store_dbi(t->store, "members"), &c);
+  int rc = mdb_cursor_open(t->txn, am_store_dbi(t->store, "members"), &c), mrc;
   if (rc) return am_store_mdb_error(t, rc, "reading members", err);
-  for (int op = MDB_FIRST; (rc = mdb_cursor_get(c, &k, &v, op)) == 0; op = MDB_NEXT) {
+  /* mrc: LMDB's codes; rc: ours (both are negative numbers). */
+  for (int op = MDB_FIRST; (mrc = mdb_cursor_get(c, &k, &v, op)) == 0; op = MDB_NEXT) {
     am_member m;
     if ((rc = am_member_decode(v.mv_data, v.mv_size, &m, err))) {
       if (k.mv_size == 8) am_error_prefix(err, "member %llu: ", (unsigned long long)am_get_be64(k.mv_data));
@@ -496,7 +503,6 @@ int am_members_each(am_txn *t, int (*cb)(am_member *m, void *arg), void *arg,
     if (rc) break;
   }
   mdb_cursor_close(c);
-  if (rc == MDB_NOTFOUND) rc = 0;
-  else if (rc > 0) rc = am_store_mdb_error(t, rc, "reading members", err);
+  if (!rc && mrc != MDB_NOTFOUND) rc = am_store_mdb_error(t, mrc, "reading members", err);
   return rc;
 }

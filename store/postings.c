@@ -22,12 +22,14 @@ static bool same_term(const MDB_val *key, const void *term, size_t tlen) {
 /* Positions c on the chunk of term that may hold id: the last one whose low
  * is <= id. Returns 0 with *key and *val (LMDB's memory, valid until the
  * next write), or MDB_NOTFOUND when id is below every chunk of term. Either
- * way *next_low is the low of the following chunk of term, or UINT64_MAX. */
+ * way *has_next says whether a following chunk of term exists, and *next_low
+ * is its low. */
 static int find_chunk(MDB_cursor *c, const void *term, size_t tlen, uint64_t id, MDB_val *key,
-                      MDB_val *val, uint64_t *next_low) {
+                      MDB_val *val, bool *has_next, uint64_t *next_low) {
   uint8_t kb[KEY_BUF];
   MDB_val k = {make_key(kb, term, tlen, id), kb}, v;
-  *next_low = UINT64_MAX;
+  *has_next = false;
+  *next_low = 0;
   int rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
   if (rc == 0 && same_term(&k, term, tlen)) {
     uint64_t low = am_get_be64((const uint8_t *)k.mv_data + tlen + 1);
@@ -36,11 +38,11 @@ static int find_chunk(MDB_cursor *c, const void *term, size_t tlen, uint64_t id,
       *key = k, *val = v;
       MDB_val nk, nv;
       if (mdb_cursor_get(c, &nk, &nv, MDB_NEXT) == 0 && same_term(&nk, term, tlen))
-        *next_low = am_get_be64((const uint8_t *)nk.mv_data + tlen + 1);
+        *has_next = true, *next_low = am_get_be64((const uint8_t *)nk.mv_data + tlen + 1);
       /* Back to the chunk, so *key and *val stay what the cursor points at. */
       return mdb_cursor_get(c, key, val, MDB_SET_KEY);
     }
-    *next_low = low;
+    *has_next = true, *next_low = low;
     rc = mdb_cursor_get(c, &k, &v, MDB_PREV);
   } else if (rc == 0) {
     rc = mdb_cursor_get(c, &k, &v, MDB_PREV);
@@ -74,9 +76,10 @@ int am_postings_add(am_txn *t, const void *term, size_t tlen, const uint64_t *id
   for (size_t i = 0; i < n;) {
     MDB_val k, v;
     uint64_t next_low, low = ids[i];
+    bool has_next;
     size_t have = 0;
     const uint8_t *old = NULL;
-    int mrc = find_chunk(c, term, tlen, ids[i], &k, &v, &next_low);
+    int mrc = find_chunk(c, term, tlen, ids[i], &k, &v, &has_next, &next_low);
     if (mrc == 0) {
       if (!(have = am_postings_count(&v))) {
         rc = am_fail(err, AM_ECORRUPT, "the search index is damaged");
@@ -94,7 +97,7 @@ int am_postings_add(am_txn *t, const void *term, size_t tlen, const uint64_t *id
       break;
     }
     size_t j = i;
-    while (j < n && ids[j] < next_low) j++;
+    while (j < n && (!has_next || ids[j] < next_low)) j++;
     if (have + (j - i) > cap) {
       cap = have + (j - i);
       uint64_t *m = realloc(merged, cap * sizeof *m);
@@ -103,13 +106,14 @@ int am_postings_add(am_txn *t, const void *term, size_t tlen, const uint64_t *id
     }
     /* Merge the chunk's ids (read before any write moves them) and ours. */
     size_t a = 0, b = i, out = 0;
-    while (a < have || b < j) {
-      uint64_t x = a < have ? am_get_be64(old + 8 * a) : UINT64_MAX;
-      uint64_t y = b < j ? ids[b] : UINT64_MAX;
+    while (a < have && b < j) {
+      uint64_t x = am_get_be64(old + 8 * a), y = ids[b];
       if (x <= y) a++;
       if (y <= x) b++;
       merged[out++] = x < y ? x : y;
     }
+    for (; a < have; a++) merged[out++] = am_get_be64(old + 8 * a);
+    for (; b < j; b++) merged[out++] = ids[b];
     for (size_t p = 0; p < out && !rc; p += AM_POSTING_CHUNK) {
       size_t len = out - p < AM_POSTING_CHUNK ? out - p : AM_POSTING_CHUNK;
       rc = put_chunk(t, dbi, term, tlen, p == 0 ? low : merged[p], merged + p, len, err);
@@ -127,10 +131,11 @@ int am_postings_remove(am_txn *t, const void *term, size_t tlen, uint64_t id, am
   MDB_cursor *c;
   MDB_val k, v;
   uint64_t next_low;
+  bool has_next;
   if (tlen == 0 || tlen > AM_IDX_KEY_MAX) return am_fail(err, AM_EINTERNAL, "bad index term");
   int rc = mdb_cursor_open(t->txn, dbi, &c);
   if (rc) return am_store_mdb_error(t, rc, "updating the search index", err);
-  rc = find_chunk(c, term, tlen, id, &k, &v, &next_low);
+  rc = find_chunk(c, term, tlen, id, &k, &v, &has_next, &next_low);
   mdb_cursor_close(c);
   if (rc == MDB_NOTFOUND) return 0;
   if (rc) return am_store_mdb_error(t, rc, "reading the search index", err);

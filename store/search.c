@@ -253,8 +253,8 @@ static int order_by_index(am_txn *t, const idset *ids, const am_query *q,
   if (rc) return am_store_mdb_error(t, rc, "reading the search index", err);
   char tag = AM_IDX_NAME;
   MDB_val k = {1, &tag}, v;
-  rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
-  while (rc == 0 && page.n < want) {
+  int mrc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); /* LMDB's codes */
+  while (mrc == 0 && page.n < want) {
     if (k.mv_size < 1 || *(char *)k.mv_data != tag) break;
     idset group = {0};
     if ((rc = read_chunk(&v, &group, err))) { set_free(&group); goto out; }
@@ -265,13 +265,12 @@ static int order_by_index(am_txn *t, const idset *ids, const am_query *q,
     }
     set_free(&group);
     if (rc) goto out;
-    rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+    mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
   }
-  if (rc && rc != MDB_NOTFOUND && rc > 0) {
-    rc = am_store_mdb_error(t, rc, "reading the search index", err);
+  if (mrc && mrc != MDB_NOTFOUND) {
+    rc = am_store_mdb_error(t, mrc, "reading the search index", err);
     goto out;
   }
-  rc = 0;
   out->v = calloc(page.n ? page.n : 1, sizeof *out->v);
   if (!out->v) { rc = AM_ENOMEM; goto out; }
   for (size_t i = 0; i < page.n && !rc; i++) {
@@ -287,22 +286,23 @@ out:
 static int all_ids(am_txn *t, idset *out, am_error *err) {
   MDB_cursor *c;
   MDB_val k, v;
-  int rc = mdb_cursor_open(t->txn, am_store_dbi(t->store, "members"), &c);
+  int rc = mdb_cursor_open(t->txn, am_store_dbi(t->store, "members"), &c), mrc;
   if (rc) return am_store_mdb_error(t, rc, "reading members", err);
-  for (int op = MDB_FIRST; (rc = mdb_cursor_get(c, &k, &v, op)) == 0; op = MDB_NEXT) {
+  for (int op = MDB_FIRST; (mrc = mdb_cursor_get(c, &k, &v, op)) == 0; op = MDB_NEXT) {
     if (k.mv_size != 8) { rc = am_fail(err, AM_ECORRUPT, "the member table is damaged"); break; }
     if ((rc = set_push(out, am_get_be64(k.mv_data)))) break;
   }
   mdb_cursor_close(c);
-  if (rc == MDB_NOTFOUND) return 0;
-  return rc > 0 ? am_store_mdb_error(t, rc, "reading members", err) : rc;
+  if (!rc && mrc != MDB_NOTFOUND) rc = am_store_mdb_error(t, mrc, "reading members", err);
+  return rc;
 }
 
 /* ---- queries ------------------------------------------------------------ */
 
 int am_search(am_txn *t, const am_query *q, am_results *out, am_error *err) {
   prepared p;
-  idset sets[AM_QUERY_MAX_FILTERS + 8];
+  /* Every filter, the promo range, mentoring and up to 8 words. */
+  idset sets[AM_QUERY_MAX_FILTERS + 2 + 8];
   size_t nsets = 0;
   int rc;
   memset(out, 0, sizeof *out);

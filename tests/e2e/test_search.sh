@@ -186,4 +186,13 @@ expect_eq "removed member no longer matches text" '[]' "$(ids kowalski)"
 expect_status 2 "$AMICALE_BIN" member search '!!!'
 expect_err_contains "no letter or digit"
 
+# The most a query can hold: 32 filters, a promo range, mentoring and 8
+# words (once one set too many for the search's array; ASan saw it).
+many=()
+for i in $(seq 32); do many+=(--city Paris); done
+expect_status 0 "$AMICALE_BIN" member search a b c d e f g h --promo 2010 --mentoring "${many[@]}"
+expect_out_contains "No member matches"
+expect_status 2 "$AMICALE_BIN" member search "${many[@]}" --city Lyon
+expect_err_contains "too many filters"
+
 finish

@@ -479,6 +479,20 @@ static void test_field_limit(void) {
   REC(c, 3, "d", "e");
   CHECK(expect_end(c));
   am_csv_close(c);
+
+  /* An over-long quoted field that spans lines: its later lines belong to
+   * it and must not come back as records. */
+  char *badml = repeat('x', AM_CSV_MAX_FIELD + 1, "h;h\na;\"",
+                       "\nsee also; a colleague\n\"\"the end\"\"\"\nd;e\n");
+  REQUIRE(badml);
+  REQUIRE(open_bytes(&c, badml, strlen(badml), 0, NULL) == 0);
+  REC(c, 1, "h", "h");
+  CHECK(expect_error(c, AM_EINVAL,
+                     "line 2, column 3: field longer than 65536 bytes"));
+  REC(c, 5, "d", "e");
+  CHECK(expect_end(c));
+  am_csv_close(c);
+  free(badml);
   free(ok);
   free(bad);
   free(badq);

@@ -379,9 +379,11 @@ static void test_set_email(void) {
     if (set(&m, AM_F_EMAILS, good[i]) != 0) fprintf(stderr, "  refused %s: %s\n", good[i], err.msg);
     CHECK(m.emails.n == 1 && strcmp(m.emails.v[0], good[i]) == 0);
   }
-  /* Non-ASCII letters are kept as written (not lower-cased). */
+  /* Non-ASCII letters are lower-cased too (one address, one owner). */
   CHECK_INT(set(&m, AM_F_EMAILS, "ÉLODIE@EXEMPLE.FR"), 0);
-  CHECK_STR(m.emails.v[0], "\xc3\x89lodie@exemple.fr");
+  CHECK_STR(m.emails.v[0], "\xc3\xa9lodie@exemple.fr");
+  CHECK_INT(set(&m, AM_F_EMAILS, "élodie@Bücher.DE"), 0);
+  CHECK_STR(m.emails.v[0], "élodie@bücher.de");
   char *l64 = repeat("a", 64), *l65 = repeat("a", 65);
   char addr[128];
   snprintf(addr, sizeof addr, "%s@example.com", l64);
@@ -1047,17 +1049,33 @@ static void test_codec_round_trip(void) {
   /* An empty record, and extreme header values. */
   am_member e;
   am_member_init(&e);
-  e.id = UINT64_MAX;
+  e.id = AM_MEMBER_ID_MAX;
   e.created = -86400;
   e.updated = INT64_MAX;
   memset(e.vis, AM_VIS_FEDERATION, sizeof e.vis);
   REQUIRE(encode(&e, &p, &n) == 0);
   CHECK_INT(decode(p, n, &d), 0);
   check_same(&e, &d);
-  CHECK(d.id == UINT64_MAX);
+  CHECK(d.id == AM_MEMBER_ID_MAX);
   CHECK(all_empty(&d));
   am_member_free(&d);
   free(p);
+  /* Ids beyond 2^53 - 1 are never written: such a record is damaged. */
+  e.id = AM_MEMBER_ID_MAX + 1;
+  REQUIRE(encode(&e, &p, &n) == 0);
+  CHECK_INT(decode(p, n, &d), AM_ECORRUPT);
+  free(p);
+  uint64_t id = 0;
+  CHECK_INT(am_member_id_parse("9007199254740991", &id), 0);
+  CHECK(id == AM_MEMBER_ID_MAX);
+  CHECK_INT(am_member_id_parse("9007199254740992", &id), AM_EINVAL);
+  CHECK_INT(am_member_id_parse("18446744073709551616", &id), AM_EINVAL);
+  CHECK_INT(am_member_id_parse(" -1", &id), AM_EINVAL);
+  CHECK_INT(am_member_id_parse("+5", &id), AM_EINVAL);
+  CHECK_INT(am_member_id_parse("0", &id), AM_EINVAL);
+  CHECK_INT(am_member_id_parse("", &id), AM_EINVAL);
+  CHECK_INT(am_member_id_parse("42", &id), 0);
+  CHECK(id == 42);
   am_member_free(&e);
   am_member_free(&m);
 }
