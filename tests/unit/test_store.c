@@ -136,6 +136,18 @@ static am_store *open_node(const char *dir, am_node *n) {
   return n->store;
 }
 
+/* A fresh node in a directory of its own, with its store open. */
+static am_store *new_store(am_node *n) {
+  char dir[256];
+  am_error err = {0};
+  fresh(dir, sizeof dir);
+  if (am_node_create(dir, "N", AM_KIND_SCHOOL, 0, &err)) {
+    fprintf(stderr, "create %s: %s\n", dir, err.msg);
+    return NULL;
+  }
+  return open_node(dir, n);
+}
+
 static void test_create_and_reopen(void) {
   char dir[256];
   am_error err = {0};
@@ -233,12 +245,8 @@ static void test_newer_format(void) {
 }
 
 static void test_put_get_remove(void) {
-  char dir[256];
-  am_error err = {0};
   am_node n;
-  fresh(dir, sizeof dir);
-  REQUIRE(am_node_create(dir, "N", AM_KIND_SCHOOL, 0, &err) == 0);
-  am_store *s = open_node(dir, &n);
+  am_store *s = new_store(&n);
   REQUIRE(s);
   am_member a = make("Éléonore", "Dubois", "Eleonore@Example.FR", "Société Générale");
   am_member b = make("Jean", "Martin", "jean@example.org", "Airbus");
@@ -343,12 +351,8 @@ static void test_map_grows(void) {
 /* A refused change inside a transaction leaves it as it was: the rest of
  * the transaction commits without a trace of the refused member. */
 static void test_refused_put_leaves_no_trace(void) {
-  char dir[256];
-  am_error err = {0};
   am_node n;
-  fresh(dir, sizeof dir);
-  REQUIRE(am_node_create(dir, "N", AM_KIND_SCHOOL, 0, &err) == 0);
-  am_store *s = open_node(dir, &n);
+  am_store *s = new_store(&n);
   REQUIRE(s);
   am_member first = make("Anne", "Premier", "anne@example.org", NULL);
   CHECK_INT(put(s, &first), 0);
@@ -390,12 +394,9 @@ static int add_then_edit_fn(am_txn *t, void *arg) {
 }
 
 static void test_pending_index_in_one_txn(void) {
-  char dir[256];
   am_error err = {0};
   am_node n;
-  fresh(dir, sizeof dir);
-  REQUIRE(am_node_create(dir, "N", AM_KIND_SCHOOL, 0, &err) == 0);
-  am_store *s = open_node(dir, &n);
+  am_store *s = new_store(&n);
   REQUIRE(s);
   am_member m = make("Eve", "Ancien", "eve@example.org", "Airbus");
   CHECK_INT(am_store_write(s, add_then_edit_fn, &m, &err), 0);
@@ -409,12 +410,8 @@ static void test_pending_index_in_one_txn(void) {
 
 /* Restoring a member under its exported id keeps the counter ahead. */
 static void test_create_with_id(void) {
-  char dir[256];
-  am_error err = {0};
   am_node n;
-  fresh(dir, sizeof dir);
-  REQUIRE(am_node_create(dir, "N", AM_KIND_SCHOOL, 0, &err) == 0);
-  am_store *s = open_node(dir, &n);
+  am_store *s = new_store(&n);
   REQUIRE(s);
   am_member m = make("Old", "Member", "old@example.org", NULL);
   m.id = 41;
@@ -453,12 +450,8 @@ static int get_fn(am_txn *t, void *arg) {
 }
 
 static void test_damaged_record(void) {
-  char dir[256];
-  am_error err = {0};
   am_node n;
-  fresh(dir, sizeof dir);
-  REQUIRE(am_node_create(dir, "N", AM_KIND_SCHOOL, 0, &err) == 0);
-  am_store *s = open_node(dir, &n);
+  am_store *s = new_store(&n);
   REQUIRE(s);
   am_member m = make("A", "B", NULL, NULL);
   CHECK_INT(put(s, &m), 0);
@@ -543,12 +536,9 @@ static int postings_fn(am_txn *t, void *arg) {
 }
 
 static void test_postings_invariants(void) {
-  char dir[256];
   am_error err = {0};
   am_node n;
-  fresh(dir, sizeof dir);
-  REQUIRE(am_node_create(dir, "N", AM_KIND_SCHOOL, 0, &err) == 0);
-  am_store *s = open_node(dir, &n);
+  am_store *s = new_store(&n);
   REQUIRE(s);
   post_arg *a = calloc(1, sizeof *a);
   a->seed = 99;
