@@ -164,7 +164,7 @@ int am_member_check(const am_member *m, am_error *err);
 /* "Marie Dupont" (with the usual name in brackets when present). */
 int am_member_display_name(const am_member *m, am_buf *out);
 
-/* Store codec: a msgpack array in field-table order (see store/README). */
+/* Store codec: a msgpack array in field-table order (see docs/STORE.md). */
 int am_member_encode(const am_member *m, am_buf *out);
 int am_member_decode(const uint8_t *p, size_t len, am_member *m,
                      am_error *err);
