@@ -237,7 +237,7 @@ member_fields() {
 
 # member_count DIR: number of members (via list --json).
 member_count() {
-  "$AMICALE_BIN" --dir "$1" member list --limit 0 --json 2>/dev/null | jq -r '.total // "error"' 2>/dev/null || echo error
+  "$AMICALE_BIN" --dir "$1" member list --limit 1 --json 2>/dev/null | jq -r '.total // "error"' 2>/dev/null || echo error
 }
 
 # dump_store DIR FILE: every sub-database of DIR/store, in LMDB's text form,
