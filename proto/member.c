@@ -492,8 +492,9 @@ static int parse_list(const am_field *fd, const char *v, size_t len,
         dup = strcasecmp(l.v[k], item) == 0;
         continue;
       }
+      /* Items are NFC already (cleaned): no normalisation pass needed. */
       if (u8_casecmp((const uint8_t *)l.v[k], strlen(l.v[k]), (const uint8_t *)item,
-                     strlen(item), NULL, UNINORM_NFD, &cmp) != 0) {
+                     strlen(item), NULL, NULL, &cmp) != 0) {
         free(item);
         rc = AM_ENOMEM;
         goto fail;

@@ -215,6 +215,7 @@ static void pending_free(pending *pd) {
 
 void am_members_txn_end(am_txn *t);
 int am_members_txn_flush(am_txn *t, am_error *err);
+static int counter_save(am_txn *t, am_error *err);
 
 void am_members_txn_end(am_txn *t) {
   pending_free(t->idx);
@@ -237,6 +238,8 @@ static int u64_cmp(const void *a, const void *b) {
 
 int am_members_txn_flush(am_txn *t, am_error *err) {
   pending *pd = t->idx;
+  int crc = counter_save(t, err);
+  if (crc) return crc;
   if (!pd || !pd->n) return 0;
   uint32_t *order = malloc(pd->n * sizeof *order);
   int rc = 0;
@@ -247,7 +250,11 @@ int am_members_txn_flush(am_txn *t, am_error *err) {
   for (size_t i = 0; !rc && i < pd->n; i++) {
     pending_key *e = &pd->v[order[i]];
     if (!e->n) continue;
-    qsort(e->ids, e->n, sizeof *e->ids, u64_cmp);
+    /* Ids arrive in increasing order in an import (new ids grow); sort
+     * only when a change of an older member broke the order. */
+    bool sorted = true;
+    for (uint32_t k = 1; k < e->n && sorted; k++) sorted = e->ids[k - 1] < e->ids[k];
+    if (!sorted) qsort(e->ids, e->n, sizeof *e->ids, u64_cmp);
     rc = am_postings_add(t, pd->keys.data + e->off, e->len, e->ids, e->n, err);
   }
   free(order);
@@ -308,39 +315,52 @@ static int index_update(am_txn *t, uint64_t id, const termset *old,
 
 /* ---- records ---------------------------------------------------------- */
 
-static int next_id(am_txn *t, uint64_t *id, am_error *err) {
-  MDB_dbi meta = am_store_dbi(t->store, "meta");
+/* The member counter lives in meta/next_id; a transaction reads it once
+ * and writes it back once, at commit (am_members_txn_flush). */
+static int counter_load(am_txn *t, am_error *err) {
+  if (t->next_id) return 0;
   MDB_val k = {7, "next_id"}, v;
-  uint64_t next = 1;
-  int rc = mdb_get(t->txn, meta, &k, &v);
-  if (rc == 0) {
-    if (v.mv_size != 8) return am_fail(err, AM_ECORRUPT, "the member counter is damaged");
-    next = am_get_be64(v.mv_data);
-  } else if (rc != MDB_NOTFOUND) {
-    return am_store_mdb_error(t, rc, "reading the member counter", err);
+  int rc = mdb_get(t->txn, am_store_dbi(t->store, "meta"), &k, &v);
+  if (rc == MDB_NOTFOUND) {
+    t->next_id = 1;
+    return 0;
   }
-  if (next == 0 || next > AM_MEMBER_ID_MAX)
-    return am_fail(err, next ? AM_ETOOBIG : AM_ECORRUPT, "no member id is left (the counter is at %llu)",
-                   (unsigned long long)next);
+  if (rc) return am_store_mdb_error(t, rc, "reading the member counter", err);
+  if (v.mv_size != 8 || am_get_be64(v.mv_data) == 0)
+    return am_fail(err, AM_ECORRUPT, "the member counter is damaged");
+  t->next_id = am_get_be64(v.mv_data);
+  return 0;
+}
+
+static int counter_save(am_txn *t, am_error *err) {
+  if (!t->next_id_dirty) return 0;
   uint8_t b[8];
-  am_be64(b, next + 1);
-  v.mv_size = 8, v.mv_data = b;
-  if ((rc = mdb_put(t->txn, meta, &k, &v, 0)))
-    return am_store_mdb_error(t, rc, "updating the member counter", err);
-  *id = next;
+  am_be64(b, t->next_id);
+  MDB_val k = {7, "next_id"}, v = {8, b};
+  int rc = mdb_put(t->txn, am_store_dbi(t->store, "meta"), &k, &v, 0);
+  if (!rc) t->next_id_dirty = false;
+  return am_store_mdb_error(t, rc, "updating the member counter", err);
+}
+
+static int next_id(am_txn *t, uint64_t *id, am_error *err) {
+  int rc = counter_load(t, err);
+  if (rc) return rc;
+  if (t->next_id > AM_MEMBER_ID_MAX)
+    return am_fail(err, AM_ETOOBIG, "no member id is left (the counter is at %llu)",
+                   (unsigned long long)t->next_id);
+  *id = t->next_id++;
+  t->next_id_dirty = true;
   return 0;
 }
 
 static int bump_counter(am_txn *t, uint64_t id, am_error *err) {
-  MDB_dbi meta = am_store_dbi(t->store, "meta");
-  MDB_val k = {7, "next_id"}, v;
-  int rc = mdb_get(t->txn, meta, &k, &v);
-  if (rc && rc != MDB_NOTFOUND) return am_store_mdb_error(t, rc, "reading the member counter", err);
-  if (rc == 0 && v.mv_size == 8 && am_get_be64(v.mv_data) > id) return 0;
-  uint8_t b[8];
-  am_be64(b, id + 1);
-  v.mv_size = 8, v.mv_data = b;
-  return am_store_mdb_error(t, mdb_put(t->txn, meta, &k, &v, 0), "updating the member counter", err);
+  int rc = counter_load(t, err);
+  if (rc) return rc;
+  if (t->next_id <= id) {
+    t->next_id = id + 1;
+    t->next_id_dirty = true;
+  }
+  return 0;
 }
 
 int am_members_get(am_txn *t, uint64_t id, am_member *out, am_error *err) {

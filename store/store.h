@@ -41,6 +41,8 @@ typedef struct am_txn {
   bool write;
   bool map_full; /* an operation hit MDB_MAP_FULL: grow and retry */
   void *idx;     /* pending index insertions (store/members.c) */
+  uint64_t next_id;   /* the member counter, read once per transaction */
+  bool next_id_dirty; /* ... and written back at commit when it moved */
 } am_txn;
 
 typedef int (*am_txn_fn)(am_txn *t, void *arg);
