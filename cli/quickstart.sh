@@ -9,7 +9,11 @@ AMICALE_DIR=$(mktemp -d /tmp/amicale-quickstart-XXXXXX)/node
 export AMICALE_DIR
 
 step() {
-  printf '\n$ amicale %s\n' "$*"
+  printf '\n$ amicale'
+  for a in "$@"; do
+    case $a in *' '*) printf ' "%s"' "$a" ;; *) printf ' %s' "$a" ;; esac
+  done
+  printf '\n'
   "$amicale" "$@"
 }
 
