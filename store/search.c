@@ -301,8 +301,8 @@ static int all_ids(am_txn *t, idset *out, am_error *err) {
 
 int am_search(am_txn *t, const am_query *q, am_results *out, am_error *err) {
   prepared p;
-  /* Every filter, the promo range, mentoring and up to 8 words. */
-  idset sets[AM_QUERY_MAX_FILTERS + 2 + 8];
+  /* Every filter, the promo range, mentoring and the words. */
+  idset sets[AM_QUERY_MAX_FILTERS + 2 + AM_QUERY_MAX_WORDS];
   size_t nsets = 0;
   int rc;
   memset(out, 0, sizeof *out);
@@ -324,9 +324,8 @@ int am_search(am_txn *t, const am_query *q, am_results *out, am_error *err) {
     char m = AM_IDX_MENTOR;
     if ((rc = exact_ids(t, &m, 1, &sets[nsets++], err))) goto out;
   }
-  /* Words: each query word matches as a prefix; more than 8 words add
-   * little selectivity and are checked no further. */
-  for (size_t i = 0; i < p.nwords && i < 8; i++) {
+  /* Words: each query word matches as a prefix. */
+  for (size_t i = 0; i < p.nwords && i < AM_QUERY_MAX_WORDS; i++) {
     am_buf key = {0};
     char tag = AM_IDX_WORD;
     if ((rc = am_buf_append(&key, &tag, 1)) ||
@@ -425,7 +424,7 @@ static int scan_cb(am_member *m, void *arg) {
   if (q->mentoring && !m->mentoring) return 0;
   for (size_t i = 0; i < q->nfilters; i++)
     if (!exact_match(m, q->filters[i].field, &s->p->exact[i])) return 0;
-  for (size_t i = 0; i < s->p->nwords && i < 8; i++)
+  for (size_t i = 0; i < s->p->nwords && i < AM_QUERY_MAX_WORDS; i++)
     if (!words_match(m, s->p->words[i])) return 0;
   return set_push(&s->hits, m->id);
 }

@@ -9,6 +9,9 @@
 #include "store/members.h"
 
 #define AM_QUERY_MAX_FILTERS 32
+/* Query words looked up; more add little selectivity and are ignored by
+ * the index and the scan alike. */
+#define AM_QUERY_MAX_WORDS 8
 
 enum am_sort { AM_SORT_NAME = 0, AM_SORT_PROMO = 1 };
 
