@@ -19,14 +19,14 @@
  * "Année de diplôme", "annee_de_diplome" and "ANNEE DE DIPLOME" all match. */
 const am_field am_fields[AM_F__COUNT] = {
   [AM_F_GIVEN_NAME] = {"given_name", "Given name", AM_T_TEXT, AM_FF_WORDS,
-    AM_VIS_SCHOOL, 0, 100, F(given_name),
+    AM_VIS_FEDERATION, 0, 100, F(given_name),
     "prenom prenoms firstname givenname forename first prenomusuel"},
   [AM_F_FAMILY_NAME] = {"family_name", "Family name", AM_T_TEXT, AM_FF_WORDS,
-    AM_VIS_SCHOOL, 0, 100, F(family_name),
+    AM_VIS_FEDERATION, 0, 100, F(family_name),
     "nom nomdefamille nomdenaissance lastname familyname surname last "
     "birthname"},
   [AM_F_USUAL_NAME] = {"usual_name", "Usual name", AM_T_TEXT, AM_FF_WORDS,
-    AM_VIS_SCHOOL, 0, 100, F(usual_name),
+    AM_VIS_FEDERATION, 0, 100, F(usual_name),
     "nomdusage nomusuel usualname marriedname nommarital nomdepouse"},
   [AM_F_EMAILS] = {"emails", "Emails", AM_T_LIST, AM_FF_EMAIL,
     AM_VIS_PRIVATE, 8, 254, F(emails),
@@ -37,43 +37,43 @@ const am_field am_fields[AM_F__COUNT] = {
     "telephone tel phone mobile portable phonenumber numerodetelephone "
     "mobilephone cellphone telephoneportable"},
   [AM_F_PROMO] = {"promo", "Graduation year", AM_T_YEAR, 0,
-    AM_VIS_SCHOOL, 0, 0, F(promo),
+    AM_VIS_FEDERATION, 0, 0, F(promo),
     "promo promotion anneedediplome anneediplome anneedediplomation "
     "anneedesortie graduationyear classof year annee gradyear graduation"},
   [AM_F_PROGRAMME] = {"programme", "Programme", AM_T_TEXT, AM_FF_EXACT,
-    AM_VIS_SCHOOL, 0, 200, F(programme),
+    AM_VIS_FEDERATION, 0, 200, F(programme),
     "programme program formation cursus filiere degree degreeprogram "
     "parcours"},
   [AM_F_DIPLOMA] = {"diploma", "Diploma", AM_T_TEXT, 0,
-    AM_VIS_SCHOOL, 0, 200, F(diploma),
+    AM_VIS_FEDERATION, 0, 200, F(diploma),
     "diplome diploma diplomatitle intituledudiplome titredudiplome "
     "degreetitle"},
   [AM_F_DEPARTMENT] = {"department", "Department", AM_T_TEXT, 0,
-    AM_VIS_SCHOOL, 0, 200, F(department),
+    AM_VIS_FEDERATION, 0, 200, F(department),
     "departement department dept specialite majeure major option"},
   [AM_F_EMPLOYER] = {"employer", "Employer", AM_T_TEXT,
-    AM_FF_WORDS | AM_FF_EXACT, AM_VIS_SCHOOL, 0, 200, F(employer),
+    AM_FF_WORDS | AM_FF_EXACT, AM_VIS_FEDERATION, 0, 200, F(employer),
     "entreprise societe employeur employer company organisation "
     "organization currentemployer companyname raisonsociale "
     "entrepriseactuelle"},
   [AM_F_JOB_TITLE] = {"job_title", "Job title", AM_T_TEXT, AM_FF_WORDS,
-    AM_VIS_SCHOOL, 0, 200, F(job_title),
+    AM_VIS_FEDERATION, 0, 200, F(job_title),
     "poste fonction jobtitle title position intituledeposte role titre "
     "metier posteactuel"},
   [AM_F_SECTOR] = {"sector", "Sector", AM_T_TEXT, AM_FF_EXACT,
-    AM_VIS_SCHOOL, 0, 100, F(sector),
+    AM_VIS_FEDERATION, 0, 100, F(sector),
     "secteur secteurdactivite sector industry domaine"},
   [AM_F_CITY] = {"city", "City", AM_T_TEXT, AM_FF_EXACT,
-    AM_VIS_SCHOOL, 0, 100, F(city),
+    AM_VIS_FEDERATION, 0, 100, F(city),
     "ville city localite commune town"},
   [AM_F_COUNTRY] = {"country", "Country", AM_T_TEXT, AM_FF_EXACT,
-    AM_VIS_SCHOOL, 0, 100, F(country),
+    AM_VIS_FEDERATION, 0, 100, F(country),
     "pays country nation"},
   [AM_F_SKILLS] = {"skills", "Skills", AM_T_LIST, AM_FF_EXACT,
-    AM_VIS_SCHOOL, 50, 100, F(skills),
+    AM_VIS_FEDERATION, 50, 100, F(skills),
     "competences skills competence skill expertise expertises"},
   [AM_F_LANGUAGES] = {"languages", "Languages", AM_T_LIST, AM_FF_EXACT,
-    AM_VIS_SCHOOL, 20, 50, F(languages),
+    AM_VIS_FEDERATION, 20, 50, F(languages),
     "langues languages langue language languesparlees"},
   [AM_F_LINKEDIN] = {"linkedin", "LinkedIn", AM_T_TEXT, AM_FF_URL,
     AM_VIS_SCHOOL, 0, 300, F(linkedin),
@@ -85,11 +85,11 @@ const am_field am_fields[AM_F__COUNT] = {
     AM_VIS_SCHOOL, 0, 2000, F(bio),
     "bio biographie biography presentation about description"},
   [AM_F_MENTORING] = {"mentoring", "Mentoring", AM_T_BOOL, 0,
-    AM_VIS_SCHOOL, 0, 0, F(mentoring),
+    AM_VIS_FEDERATION, 0, 0, F(mentoring),
     "mentorat mentoring mentor parrainage disponiblepourmentorat "
     "mentordisponible"},
   [AM_F_MENTORING_TOPICS] = {"mentoring_topics", "Mentoring topics",
-    AM_T_LIST, 0, AM_VIS_SCHOOL, 20, 100, F(mentoring_topics),
+    AM_T_LIST, 0, AM_VIS_FEDERATION, 20, 100, F(mentoring_topics),
     "sujetsdementorat themesdementorat mentoringtopics mentortopics "
     "domainesdementorat"},
   [AM_F_DUES_PAID_UNTIL] = {"dues_paid_until", "Dues paid until",
@@ -320,6 +320,10 @@ static int num(const char *s, size_t n) {
   return v;
 }
 
+bool am_date_valid(uint32_t ymd) {
+  return valid_date((int)(ymd / 10000), (int)(ymd / 100 % 100), (int)(ymd % 100));
+}
+
 int am_date_parse(const char *s, size_t len, uint32_t *out) {
   int y, mo, d;
   if (len == 10 && s[4] == '-' && s[7] == '-' && digits(s, 4) &&
@@ -343,7 +347,7 @@ void am_date_format(uint32_t ymd, char out[static 11]) {
 }
 
 /* yes/no in French and English, as spreadsheets write them ("x" = ticked). */
-static int parse_bool(const char *s, size_t len, bool *out) {
+int am_bool_parse(const char *s, size_t len, bool *out) {
   static const char *yes[] = {"yes", "y", "oui", "o", "true", "vrai", "1", "x"};
   static const char *no[] = {"no", "n", "non", "false", "faux", "0"};
   char b[8];
@@ -426,7 +430,7 @@ static int check_phone(const char *s, am_error *err) {
 
 /* Accepts "www.example.org" and "linkedin.com/in/x" by adding https://,
  * since that is how people paste them; *s may be replaced. */
-static int check_url(char **s, size_t max, am_error *err) {
+int am_url_normalise(char **s, size_t max, am_error *err) {
   char *u = *s;
   for (char *p = u; *p; p++)
     if ((unsigned char)*p <= ' ')
@@ -458,7 +462,7 @@ static int clean_item(const am_field *fd, const char *v, size_t len, char **out,
   if (!**out) return 0;
   if (fd->flags & AM_FF_EMAIL) rc = check_email(out, err);
   else if (fd->flags & AM_FF_PHONE) rc = check_phone(*out, err);
-  else if (fd->flags & AM_FF_URL) rc = check_url(out, fd->max_len, err);
+  else if (fd->flags & AM_FF_URL) rc = am_url_normalise(out, fd->max_len, err);
   if (rc) { free(*out); *out = NULL; }
   return rc;
 }
@@ -559,7 +563,7 @@ int am_member_set(am_member *m, int f, const char *value, size_t len,
   }
   case AM_T_BOOL: {
     bool b = false;
-    if (n && parse_bool(v, n, &b))
+    if (n && am_bool_parse(v, n, &b))
       return am_fail(err, AM_EINVAL, "'%.*s' is not yes or no", (int)(n > 40 ? 40 : n), v);
     *bool_at(m, f) = b;
     return 0;
@@ -569,7 +573,7 @@ int am_member_set(am_member *m, int f, const char *value, size_t len,
     uint32_t d = 0;
     bool b;
     if (n == 0) return *u32_at(m, f) = 0, 0;
-    if (fd->type == AM_T_CONSENT && parse_bool(v, n, &b) == 0) {
+    if (fd->type == AM_T_CONSENT && am_bool_parse(v, n, &b) == 0) {
       /* "yes" keeps an earlier consent date rather than moving it. */
       if (!b) *u32_at(m, f) = 0;
       else if (!*u32_at(m, f)) *u32_at(m, f) = am_today();

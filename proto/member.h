@@ -172,6 +172,13 @@ int am_member_decode(const uint8_t *p, size_t len, am_member *m,
 /* Dates: "YYYY-MM-DD" or "DD/MM/YYYY" (as French spreadsheets write them). */
 int am_date_parse(const char *s, size_t len, uint32_t *out);
 void am_date_format(uint32_t ymd, char out[static 11]);
+bool am_date_valid(uint32_t ymd); /* YYYYMMDD names a real day */
+
+/* yes/no, oui/non, true/false, 1/0, x (ticked), any case. */
+int am_bool_parse(const char *s, size_t len, bool *out);
+/* Checks a web address, adding https:// to "www.example.org" as people
+ * paste them (*s may be replaced); AM_EINVAL says why. */
+int am_url_normalise(char **s, size_t max, am_error *err);
 
 /* The clock: time(NULL), or AMICALE_NOW (Unix seconds) when set, so tests
  * control timestamps. am_today() is the UTC date as YYYYMMDD. */

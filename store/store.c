@@ -8,9 +8,19 @@
 #include <string.h>
 #include <sys/stat.h>
 
+static const char *const dbi_names[AM_DB__COUNT] = {
+    [AM_DB_META] = "meta", [AM_DB_MEMBERS] = "members", [AM_DB_EMAIL] = "email",
+    [AM_DB_INDEX] = "index", [AM_DB_ANN] = "ann", [AM_DB_ANN_SLOT] = "ann_slot",
+    [AM_DB_ANN_SEQ] = "ann_seq", [AM_DB_ANN_KIND] = "ann_kind",
+    [AM_DB_ANN_EXP] = "ann_exp", [AM_DB_TRUST] = "trust",
+};
+
 struct am_store {
   MDB_env *env;
   MDB_dbi meta, members, email, index;
+  MDB_dbi dbi[AM_DB__COUNT];
+  bool ann_tables; /* false: a format-1 store opened read-only */
+  const am_identity *signer;
   char path[4096];
   bool read_only;
 };
@@ -60,7 +70,7 @@ int am_store_mdb_error(am_txn *t, int rc, const char *what, am_error *err) {
 static int open_dbs(am_store *s, bool create, am_error *err) {
   MDB_txn *txn = NULL;
   unsigned cflag = create ? MDB_CREATE : 0;
-  int rc = mdb_txn_begin(s->env, NULL, create ? 0 : MDB_RDONLY, &txn);
+  int rc = mdb_txn_begin(s->env, NULL, s->read_only ? MDB_RDONLY : 0, &txn);
   if (rc) return am_store_mdb_error(NULL, rc, s->path, err);
   if ((rc = mdb_dbi_open(txn, "meta", cflag, &s->meta))) goto fail;
   uint32_t format = 0;
@@ -84,6 +94,21 @@ static int open_dbs(am_store *s, bool create, am_error *err) {
   if ((rc = mdb_dbi_open(txn, "email", cflag, &s->email))) goto fail;
   if ((rc = mdb_dbi_open(txn, "index", cflag, &s->index)))
     goto fail;
+  s->dbi[AM_DB_META] = s->meta, s->dbi[AM_DB_MEMBERS] = s->members;
+  s->dbi[AM_DB_EMAIL] = s->email, s->dbi[AM_DB_INDEX] = s->index;
+  /* Format 2 added the announcement tables: a format-1 store gets them the
+   * first time it is opened for writing; read-only, they read as empty. */
+  bool upgrade = format < AM_STORE_FORMAT && !s->read_only;
+  s->ann_tables = format >= 2 || upgrade;
+  for (int i = AM_DB_ANN; i < AM_DB__COUNT && s->ann_tables; i++)
+    if ((rc = mdb_dbi_open(txn, dbi_names[i], (create || upgrade) ? MDB_CREATE : 0, &s->dbi[i])))
+      goto fail;
+  if (upgrade) {
+    MDB_val k = {6, "format"}, v;
+    uint8_t f[4] = {0, 0, 0, AM_STORE_FORMAT};
+    v.mv_size = 4, v.mv_data = f;
+    if ((rc = mdb_put(txn, s->meta, &k, &v, 0))) goto fail;
+  }
   if ((rc = mdb_txn_commit(txn))) return am_store_mdb_error(NULL, rc, s->path, err);
   return 0;
 fail:
@@ -122,7 +147,7 @@ int am_store_open(am_store **out, const char *dir, const am_store_opts *opts,
     goto fail;
   }
   if ((rc = mdb_env_create(&s->env))) goto mdb_fail;
-  mdb_env_set_maxdbs(s->env, 8);
+  mdb_env_set_maxdbs(s->env, 16);
   mdb_env_set_maxreaders(s->env, 126);
   /* Only raise the size here: the file keeps the largest size ever set. */
   size_t map = o.map_size ? o.map_size : AM_STORE_DEFAULT_MAP;
@@ -171,11 +196,15 @@ size_t am_store_map_size(am_store *s) {
 MDB_env *am_store_env(am_store *s) { return s->env; }
 
 MDB_dbi am_store_dbi(am_store *s, const char *name) {
-  if (strcmp(name, "meta") == 0) return s->meta;
-  if (strcmp(name, "members") == 0) return s->members;
-  if (strcmp(name, "email") == 0) return s->email;
+  for (int i = 0; i < AM_DB__COUNT; i++)
+    if (strcmp(name, dbi_names[i]) == 0) return s->dbi[i];
   return s->index;
 }
+
+MDB_dbi am_store_db(am_store *s, int which) { return s->dbi[which]; }
+bool am_store_has_ann(am_store *s) { return s->ann_tables; }
+void am_store_set_signer(am_store *s, const am_identity *id) { s->signer = id; }
+const am_identity *am_store_signer(am_store *s) { return s->signer; }
 
 /* Begins a transaction, adopting a map size another process has grown. */
 static int begin(am_store *s, bool write, MDB_txn **txn) {

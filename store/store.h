@@ -5,6 +5,8 @@
  *   members  u64 id -> member record (msgpack, proto/member.c)
  *   email    normalised address -> u64 id (an address belongs to one member)
  *   index    search term -> member ids, posting lists (store/postings.h)
+ *   ann, ann_slot, ann_seq, ann_kind, ann_exp, trust: announcements and
+ *            the trust list (store/announcements.h)
  *
  * Work happens in transactions run through am_store_read / am_store_write,
  * which take a function and run it inside one transaction: one logical
@@ -20,9 +22,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "crypto/identity.h"
 #include "proto/error.h"
 
-#define AM_STORE_FORMAT 1
+enum am_db {
+  AM_DB_META, AM_DB_MEMBERS, AM_DB_EMAIL, AM_DB_INDEX,
+  AM_DB_ANN, AM_DB_ANN_SLOT, AM_DB_ANN_SEQ, AM_DB_ANN_KIND, AM_DB_ANN_EXP,
+  AM_DB_TRUST, AM_DB__COUNT
+};
+
+#define AM_STORE_FORMAT 2 /* 2: announcement and trust tables */
 #define AM_STORE_DEFAULT_MAP (64UL << 20)   /* 64 MiB, grown on demand */
 #define AM_STORE_MAX_MAP (1UL << 40)        /* 1 TiB */
 
@@ -67,6 +76,17 @@ size_t am_store_map_size(am_store *s);
 
 /* The sub-database handles (for store/ internals, the benchmark and tests). */
 MDB_dbi am_store_dbi(am_store *s, const char *name);
+MDB_dbi am_store_db(am_store *s, int which); /* enum am_db */
+/* False only for a format-1 store opened read-only (no announcement
+ * tables yet: they read as empty). */
+bool am_store_has_ann(am_store *s);
+
+/* The identity this node signs its own announcements with. When set,
+ * member changes publish or retract the member's federated profile in the
+ * same transaction (store/announcements.h); the CLI sets it on every
+ * store it opens for writing. Not owned by the store. */
+void am_store_set_signer(am_store *s, const am_identity *id);
+const am_identity *am_store_signer(am_store *s);
 MDB_env *am_store_env(am_store *s);
 
 static inline void am_be64(uint8_t out[8], uint64_t v) {

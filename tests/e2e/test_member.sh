@@ -75,7 +75,7 @@ expect_status 0 "$AMICALE_BIN" member show 1
 expect_eq "show first line" "Member 1: Marie Dupont (Dupont-Roux)" "$(sed -n 1p "$OUT")"
 expect_match "show: Emails line with its visibility" 'Emails +marie\.dupont@example\.fr +\[federation\]' "$(grep Emails "$OUT")"
 expect_match "show: Phone line private" 'Phone +\+33 6 12 34 56 78 +\[private\]' "$(grep Phone "$OUT")"
-expect_match "show: graduation year" 'Graduation year +2012 +\[school\]' "$(grep 'Graduation year' "$OUT")"
+expect_match "show: graduation year" 'Graduation year +2012 +\[federation\]' "$(grep 'Graduation year' "$OUT")"
 expect_match "show: consent date" 'Consent: listed in directory +2024-06-10$' "$(grep 'listed in directory' "$OUT")"
 expect_eq "show: bio keeps its two lines" 2 "$(grep -c -e 'Première ligne' -e 'Seconde ligne' "$OUT")"
 expect_out_not_contains "Consent: shared with the federation"
@@ -84,8 +84,12 @@ expect_out_not_contains "Consent: shared with the federation"
 expect_status 0 "$AMICALE_BIN" member show 2 --json
 expect_eq "default: emails private" '"private"' "$(jq -c .visibility.emails "$OUT")"
 expect_eq "default: phone private" '"private"' "$(jq -c .visibility.phone "$OUT")"
-expect_eq "default: every other profile field school" '[]' \
-  "$(jq -c '[.visibility|to_entries[]|select(.key!="emails" and .key!="phone" and .value!="school")]' "$OUT")"
+# Links and the bio stay in the school; the rest of the profile may be
+# federated, which still needs the member's consent.
+expect_eq "default: links and bio school" '["school","school","school"]' \
+  "$(jq -c '[.visibility.linkedin, .visibility.website, .visibility.bio]' "$OUT")"
+expect_eq "default: every other profile field federation" '[]' \
+  "$(jq -c '[.visibility|to_entries[]|select((.key|IN("emails","phone","linkedin","website","bio")|not) and .value!="federation")]' "$OUT")"
 expect_eq "default: consent_listed null" null "$(jq -c .consent_listed "$OUT")"
 expect_eq "default: consent_federation null" null "$(jq -c .consent_federation "$OUT")"
 expect_eq "default: lists empty" '[[],[],[],[],[]]' "$(jq -c '[.emails,.skills,.languages,.mentoring_topics,[]]' "$OUT")"
