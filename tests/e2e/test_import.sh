@@ -167,7 +167,7 @@ printf 'Nom,Prénom,Email,visibility,created,updated,Ignore\nSpec,Ial,spec@examp
 expect_status 0 "$AMICALE_BIN" member import "$C/special.csv"
 expect_err_empty
 expect_out_contains "1 rows: 1 added"
-expect_eq "visibility column" '["federation","school","school"]' "$(field spec@example.fr '[.visibility.emails,.visibility.phone,.visibility.city]')"
+expect_eq "visibility column" '["federation","school","school"]' "$(field spec@example.fr '[.visibility.emails,.visibility.phone,.visibility.bio]')"
 expect_eq "created column kept for a new member" '"2020-01-02T03:04:05Z"' "$(field spec@example.fr .created)"
 expect_eq "updated column ignored (the import is the update)" '"2024-06-10T06:13:20Z"' "$(field spec@example.fr .updated)"
 printf 'Nom,Prénom,Email,Colonne X\nIgn,Ore,ign@example.fr,zzz\n' >"$C/ignore.csv"

@@ -756,7 +756,9 @@ static void test_visibility_defaults(void) {
   am_member m;
   am_member_init(&m);
   for (int f = 0; f < AM_F__PROFILE_COUNT; f++) {
-    int want = (f == AM_F_EMAILS || f == AM_F_PHONE) ? AM_VIS_PRIVATE : AM_VIS_SCHOOL;
+    int want = (f == AM_F_EMAILS || f == AM_F_PHONE) ? AM_VIS_PRIVATE
+               : (f == AM_F_LINKEDIN || f == AM_F_WEBSITE || f == AM_F_BIO) ? AM_VIS_SCHOOL
+               : AM_VIS_FEDERATION;
     CHECK_INT(m.vis[f], want);
     CHECK_INT(am_fields[f].default_vis, want);
   }
@@ -846,10 +848,10 @@ static void test_format_visibility(void) {
   am_member m;
   am_member_init(&m);
   const char *v = vis_fmt(&m);
-  const char *head = "given_name=school;family_name=school;usual_name=school;"
-                     "emails=private;phone=private;promo=school;programme=school;";
+  const char *head = "given_name=federation;family_name=federation;usual_name=federation;"
+                     "emails=private;phone=private;promo=federation;programme=federation;";
   CHECK(strncmp(v, head, strlen(head)) == 0);
-  CHECK(strstr(v, ";mentoring=school;mentoring_topics=school") != NULL);
+  CHECK(strstr(v, ";bio=school;mentoring=federation;mentoring_topics=federation") != NULL);
   CHECK(v[strlen(v) - 1] != ';');
   CHECK(strstr(v, "dues") == NULL && strstr(v, "consent") == NULL);
   int items = 1;
@@ -1406,8 +1408,9 @@ static void test_decode_older(void) {
   CHECK_INT(d.vis[AM_F_USUAL_NAME], AM_VIS_FEDERATION);
   CHECK_INT(d.vis[AM_F_EMAILS], AM_VIS_PRIVATE); /* defaults from here */
   CHECK_INT(d.vis[AM_F_PHONE], AM_VIS_PRIVATE);
-  CHECK_INT(d.vis[AM_F_PROMO], AM_VIS_SCHOOL);
-  CHECK_INT(d.vis[AM_F_MENTORING_TOPICS], AM_VIS_SCHOOL);
+  CHECK_INT(d.vis[AM_F_PROMO], AM_VIS_FEDERATION);
+  CHECK_INT(d.vis[AM_F_BIO], AM_VIS_SCHOOL);
+  CHECK_INT(d.vis[AM_F_MENTORING_TOPICS], AM_VIS_FEDERATION);
   CHECK_INT(am_member_check(&d, NULL), 0);
   am_member_free(&d);
   msgpack_sbuffer_destroy(&sb);
@@ -1599,7 +1602,8 @@ static void test_to_json(void) {
   CHECK_INT(json_object_size(vis), AM_F__PROFILE_COUNT);
   CHECK_STR(json_string_value(json_object_get(vis, "emails")), "private");
   CHECK_STR(json_string_value(json_object_get(vis, "phone")), "private");
-  CHECK_STR(json_string_value(json_object_get(vis, "given_name")), "school");
+  CHECK_STR(json_string_value(json_object_get(vis, "given_name")), "federation");
+  CHECK_STR(json_string_value(json_object_get(vis, "website")), "school");
   CHECK(json_object_get(vis, "dues_paid_until") == NULL);
   CHECK_STR(json_string_value(json_object_get(j, "created")), "1970-01-01T00:00:00Z");
   json_decref(j);
@@ -1633,7 +1637,7 @@ static void test_to_json(void) {
   CHECK_STR(json_string_value(json_object_get(vis, "bio")), "private");
   CHECK_STR(json_string_value(json_object_get(vis, "city")), "federation");
   CHECK_STR(json_string_value(json_object_get(vis, "phone")), "private");
-  CHECK_STR(json_string_value(json_object_get(vis, "mentoring_topics")), "school");
+  CHECK_STR(json_string_value(json_object_get(vis, "mentoring_topics")), "federation");
   char *text = json_dumps(j, JSON_SORT_KEYS);
   REQUIRE(text);
   json_error_t jerr;

@@ -230,11 +230,11 @@ static void test_newer_format(void) {
   MDB_dbi dbi;
   snprintf(p, sizeof p, "%s/store", dir);
   REQUIRE(mdb_env_create(&env) == 0);
-  mdb_env_set_maxdbs(env, 8);
+  mdb_env_set_maxdbs(env, 16);
   REQUIRE(mdb_env_open(env, p, 0, 0600) == 0);
   REQUIRE(mdb_txn_begin(env, NULL, 0, &txn) == 0);
   REQUIRE(mdb_dbi_open(txn, "meta", 0, &dbi) == 0);
-  uint8_t two[4] = {0, 0, 0, 2};
+  uint8_t two[4] = {0, 0, 0, AM_STORE_FORMAT + 1};
   MDB_val k = {6, "format"}, v = {4, two};
   REQUIRE(mdb_put(txn, dbi, &k, &v, 0) == 0);
   REQUIRE(mdb_txn_commit(txn) == 0);
