@@ -33,8 +33,11 @@ int am_ann_seal(am_ann *a, const am_identity *id, am_buf *out, am_error *err) {
   if (rc) return rc;
   am_buf sp = {0};
   if ((rc = am_ann_encode_signed(a, &sp))) goto out;
-  if (sp.len + 72 > AM_ANN_MAX_BYTES) {
-    rc = am_fail(err, AM_EINVAL, "announcement would be %zu bytes (at most %d)", sp.len + 72,
+  /* The envelope adds its array byte, the bin header of the signed part
+   * and the 66 bytes of the signature. */
+  size_t whole = 1 + (sp.len < 256 ? 2 : sp.len < 65536 ? 3 : 5) + sp.len + 2 + AM_ANN_SIG_BYTES;
+  if (whole > AM_ANN_MAX_BYTES) {
+    rc = am_fail(err, AM_EINVAL, "announcement would be %zu bytes (at most %d)", whole,
                  AM_ANN_MAX_BYTES);
     goto out;
   }

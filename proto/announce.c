@@ -142,6 +142,7 @@ static const char *const reject_names[AM_REJ__COUNT] = {
     [AM_REJ_STALE] = "stale",
     [AM_REJ_EXPIRED] = "expired",
     [AM_REJ_FUTURE] = "from-the-future",
+    [AM_REJ_CONFLICT] = "version-conflict",
 };
 
 const char *am_reject_name(int reason) {
@@ -219,7 +220,7 @@ static int check_value(const am_afield *fd, const am_aval *v, am_error *err) {
       return am_fail(err, AM_EINVAL, "has more than %u items", (unsigned)fd->max_items);
     for (uint32_t i = 0; i < v->l.n; i++) {
       int rc = check_text(fd, v->l.v[i], strlen(v->l.v[i]), err);
-      if (rc) { am_error_prefix(err, "item %u", (unsigned)i + 1); return rc; }
+      if (rc) { am_error_prefix(err, "item %u: ", (unsigned)i + 1); return rc; }
     }
     return 0;
   case AM_A_UINT:
@@ -271,7 +272,7 @@ int am_ann_check(const am_ann *a, am_error *err) {
     }
     int rc = check_value(&kd->fields[f], &a->body[f], err);
     if (rc) {
-      am_error_prefix(err, "%s field '%s'", kd->name, kd->fields[f].name);
+      am_error_prefix(err, "%s field '%s': ", kd->name, kd->fields[f].name);
       return rc;
     }
   }
@@ -290,8 +291,10 @@ int am_ann_check(const am_ann *a, am_error *err) {
       return am_fail(err, AM_EINVAL, "job salary given without a currency");
     if (b[AM_JOB_CURRENCY].set) {
       const char *c = b[AM_JOB_CURRENCY].s;
-      if (strlen(c) != 3 || !isupper((unsigned char)c[0]) ||
-          !isupper((unsigned char)c[1]) || !isupper((unsigned char)c[2]))
+      /* A-Z by value: isupper() would follow the locale. */
+      bool code = strlen(c) == 3;
+      for (int i = 0; code && i < 3; i++) code = c[i] >= 'A' && c[i] <= 'Z';
+      if (!code)
         return am_fail(err, AM_EINVAL, "job currency '%s' is not an ISO 4217 code (EUR)", c);
     }
     if (b[AM_JOB_VALID_THROUGH].u < b[AM_JOB_POSTED].u)
@@ -526,7 +529,7 @@ static int decode_signed(dec *d, const msgpack_object *o, am_ann *a) {
   for (uint32_t f = 0; f < kd->nfields; f++) {
     int rc = decode_value(d, &kd->fields[f], &b->via.array.ptr[f], &a->body[f]);
     if (rc) {
-      am_error_prefix(d->err, "%s field '%s'", kd->name, kd->fields[f].name);
+      am_error_prefix(d->err, "%s field '%s': ", kd->name, kd->fields[f].name);
       return rc;
     }
   }
@@ -561,6 +564,14 @@ int am_ann_decode(const uint8_t *p, size_t len, am_ann *a, int *reason,
     return malformed(&d, "signature is not a 64-byte bin");
   memcpy(a->sig, sig + 2, AM_ANN_SIG_BYTES);
 
+  /* The format version first (array header, then a positive fixint in
+   * every format so far): a node meeting a newer format says so, whatever
+   * that format contains. */
+  if (n >= 2 && (sp[0] & 0xf0) == 0x90 && sp[1] <= 0x7f && sp[1] != AM_ANN_FORMAT) {
+    *reason = AM_REJ_UNSUPPORTED;
+    return am_fail(err, AM_EINVAL, "format version %u is not supported (this node reads %d)",
+                   (unsigned)sp[1], AM_ANN_FORMAT);
+  }
   /* Bounded walk first: msgpack-c allocates what headers declare. */
   size_t sused;
   if (am_mp_check(sp, (size_t)n, AM_ANN_MAX_DEPTH - 1, 0, &sused) || sused != n)
@@ -616,6 +627,16 @@ void am_ann_id_hex(const uint8_t id[static AM_ANN_ID_BYTES], char out[static 65]
   out[64] = '\0';
 }
 
+/* A day of the Gregorian calendar. Not am_date_valid: that one is for
+ * member dates (years 1900-2100), while times run to AM_ANN_TIME_MAX and
+ * the JSON form must read back every time it writes (2106-02-07T06:28:16Z). */
+static bool real_day(int y, int mo, int d) {
+  static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  if (mo < 1 || mo > 12 || d < 1) return false;
+  bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+  return d <= days[mo - 1] + (mo == 2 && leap);
+}
+
 /* "2026-12-10T18:30:00Z", "2026-12-10T18:30Z", "...+01:00", or Unix seconds. */
 static int parse_time(const char *s, uint64_t *out) {
   size_t n = strlen(s);
@@ -624,6 +645,16 @@ static int parse_time(const char *s, uint64_t *out) {
   if (digits) {
     *out = strtoull(s, NULL, 10);
     return *out > AM_ANN_TIME_MAX ? AM_EINVAL : 0;
+  }
+  /* sscanf's %d also takes blanks and signs ("2026- 1-10", "18:+3"):
+   * the shape is checked digit by digit first. */
+  static const char shape[] = "dddd-dd-ddTdd:dd";
+  for (size_t i = 0; i < sizeof shape - 1; i++) {
+    char c = s[i], want = shape[i]; /* s[i] is NUL at the latest at n */
+    bool ok = want == 'd' ? isdigit((unsigned char)c) != 0
+              : want == 'T' ? c == 'T' || c == ' '
+                            : c == want;
+    if (!ok) return AM_EINVAL;
   }
   int y, mo, d, h, mi, sec = 0, consumed = 0;
   if (sscanf(s, "%4d-%2d-%2d%*1[T ]%2d:%2d%n", &y, &mo, &d, &h, &mi, &consumed) != 5 ||
@@ -641,13 +672,14 @@ static int parse_time(const char *s, uint64_t *out) {
   } else if ((*r == '+' || *r == '-') && strlen(r) == 6 && r[3] == ':' &&
              isdigit((unsigned char)r[1]) && isdigit((unsigned char)r[2]) &&
              isdigit((unsigned char)r[4]) && isdigit((unsigned char)r[5])) {
-    off = ((r[1] - '0') * 10 + (r[2] - '0')) * 3600L + ((r[4] - '0') * 10 + (r[5] - '0')) * 60L;
+    long oh = (r[1] - '0') * 10 + (r[2] - '0'), om = (r[4] - '0') * 10 + (r[5] - '0');
+    if (oh > 23 || om > 59) return AM_EINVAL; /* "+99:99" is no offset */
+    off = oh * 3600L + om * 60L;
     if (*r == '-') off = -off;
   } else {
     return AM_EINVAL;
   }
-  if (!am_date_valid((uint32_t)(y * 10000 + mo * 100 + d)) || h > 23 || mi > 59 || sec > 59 ||
-      y < 1970)
+  if (!real_day(y, mo, d) || h > 23 || mi > 59 || sec > 59 || y < 1970)
     return AM_EINVAL;
   struct tm tm = {.tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d,
                   .tm_hour = h, .tm_min = mi, .tm_sec = sec};
@@ -683,6 +715,10 @@ int am_ann_set(am_ann *a, uint32_t f, const char *value, am_error *err) {
   case AM_A_TEXT:
     if ((rc = set_text(fd, value, &v.s, err))) return rc;
     if (!*v.s) { free(v.s); val_free(&a->body[f]); return 0; }
+    /* Currency codes are upper-case ISO 4217 ("eur" is meant as EUR). */
+    if (a->kind == AM_K_JOB && f == AM_JOB_CURRENCY)
+      for (char *p = v.s; *p; p++)
+        if (*p >= 'a' && *p <= 'z') *p = (char)(*p - 'a' + 'A');
     break;
   case AM_A_LIST: {
     const char *p = value;
@@ -752,12 +788,22 @@ int am_ann_set(am_ann *a, uint32_t f, const char *value, am_error *err) {
     v.u = k;
     break;
   }
-  case AM_A_TIME:
-    if (parse_time(value, &v.u))
+  case AM_A_TIME: {
+    /* parse_time reads up to the NUL: give it the value without the
+     * trailing blanks trimmed above ("1796927400 " is a time). */
+    char t[40]; /* longer than any time it accepts */
+    bool ok = n < sizeof t;
+    if (ok) {
+      memcpy(t, value, n);
+      t[n] = '\0';
+      ok = parse_time(t, &v.u) == 0;
+    }
+    if (!ok)
       return am_fail(err, AM_EINVAL,
-                     "'%s' is not a time (YYYY-MM-DDTHH:MM with Z or +HH:MM, or Unix seconds)",
-                     value);
+                     "'%.*s' is not a time (YYYY-MM-DDTHH:MM with Z or +HH:MM, or Unix seconds)",
+                     (int)(n > 100 ? 100 : n), value);
     break;
+  }
   case AM_A_DATE: {
     uint32_t ymd;
     if (am_date_parse(value, n, &ymd))
@@ -823,6 +869,9 @@ int am_profile_from_member(am_ann *a, const am_member *m) {
     switch (fd->type) {
     case AM_T_TEXT:
       rc = dup_text(v, *(char *const *)((const char *)m + fd->offset));
+      /* Records written before schemes were normalised may say HTTPS://. */
+      if (!rc && v->set && (fd->flags & AM_FF_URL))
+        for (char *p = v->s; *p && *p != ':'; p++) *p = (char)tolower((unsigned char)*p);
       break;
     case AM_T_LIST: {
       const am_strlist *l = (const am_strlist *)((const char *)m + fd->offset);

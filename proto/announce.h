@@ -137,6 +137,7 @@ enum am_reject {
   AM_REJ_STALE,          /* a newer version (or a retraction) is held */
   AM_REJ_EXPIRED,
   AM_REJ_FUTURE,         /* created more than AM_ANN_MAX_SKEW ahead */
+  AM_REJ_CONFLICT,       /* its origin used that version for another object */
   AM_REJ__COUNT
 };
 /* "bad-signature" and the like (stable: scripts and tests match them). */

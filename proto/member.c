@@ -446,6 +446,9 @@ int am_url_normalise(char **s, size_t max, am_error *err) {
     free(u);
     *s = u = w;
   }
+  /* Schemes are case-insensitive (RFC 3986): written lower-case, the one
+   * form announcements accept. */
+  for (char *p = u; *p != ':'; p++) *p = (char)tolower((unsigned char)*p);
   const char *host = strstr(u, "://") + 3;
   if (!*host || *host == '/')
     return am_fail(err, AM_EINVAL, "'%s' is not a web address (no host)", u);

@@ -83,7 +83,7 @@ int am_ann_load(am_txn *t, const uint8_t id[static AM_ANN_ID_BYTES], am_ann *a,
   if (rc == AM_ENOTFOUND) return am_fail(err, rc, "no such announcement");
   if (rc) return am_fail(err, rc, "cannot read an announcement from the store");
   if ((rc = am_ann_decode(p, len, a, &reason, err))) {
-    am_error_prefix(err, "stored announcement damaged");
+    am_error_prefix(err, "stored announcement damaged: ");
     return AM_ECORRUPT;
   }
   memcpy(a->id, id, AM_ANN_ID_BYTES);
@@ -216,7 +216,7 @@ int am_trust_each(am_txn *t, int (*cb)(const am_trust *tr, void *arg), void *arg
                   am_error *err) {
   if (!am_store_has_ann(t->store)) return 0;
   MDB_cursor *c;
-  int rc = mdb_cursor_open(t->txn, db(t, AM_DB_TRUST), &c);
+  int rc = mdb_cursor_open(t->txn, db(t, AM_DB_TRUST), &c), stop = 0;
   if (rc) return mdb_fail(t, rc, "reading the trust list", err);
   MDB_val k, v;
   for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
@@ -226,9 +226,10 @@ int am_trust_each(am_txn *t, int (*cb)(const am_trust *tr, void *arg), void *arg
       mdb_cursor_close(c);
       return am_fail(err, AM_ECORRUPT, "the trust list is damaged");
     }
-    if ((rc = cb(&tr, arg))) break;
+    if ((stop = cb(&tr, arg))) break;
   }
   mdb_cursor_close(c);
+  if (stop) return stop; /* the callback's value, not an LMDB code */
   if (rc == MDB_NOTFOUND) return 0;
   return rc < 0 ? rc : mdb_fail(t, rc, "reading the trust list", err);
 }
@@ -240,7 +241,9 @@ int am_trust_remove(am_txn *t, const uint8_t key[static AM_ANN_KEY_BYTES],
   if (rc == AM_ENOTFOUND) return am_fail(err, rc, "that key is not in the trust list");
   if (rc) return am_fail(err, rc, "the trust list is damaged");
   if ((rc = del(t, AM_DB_TRUST, (void *)key, AM_ANN_KEY_BYTES, err))) return rc;
-  /* Every slot of the origin: content first, then the slot itself. */
+  /* Every slot of the origin: what it holds is deleted, but the slot
+   * keeps the version, so trusting the origin again later cannot bring
+   * back an older copy (a withdrawn profile, say). */
   uint64_t n = 0;
   MDB_cursor *c;
   if ((rc = mdb_cursor_open(t->txn, db(t, AM_DB_ANN_SLOT), &c)))
@@ -251,11 +254,17 @@ int am_trust_remove(am_txn *t, const uint8_t key[static AM_ANN_KEY_BYTES],
        rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
     am_slot s;
     if ((rc = slot_get_key(t, k.mv_data, &s))) break;
-    if (s.state != AM_SLOT_PRUNED) {
-      if ((rc = index_del(t, key, &s, err))) break;
-      n++;
+    if (s.state == AM_SLOT_PRUNED || s.state == AM_SLOT_FORGOTTEN) continue;
+    if ((rc = index_del(t, key, &s, err))) break;
+    n++;
+    s.state = AM_SLOT_FORGOTTEN;
+    uint8_t val[SLOT_VAL];
+    slot_encode(val, &s);
+    MDB_val vv = {SLOT_VAL, val};
+    if ((rc = mdb_cursor_put(c, &k, &vv, MDB_CURRENT))) {
+      rc = mdb_fail(t, rc, "forgetting an origin", err);
+      break;
     }
-    if ((rc = mdb_cursor_del(c, 0))) { rc = mdb_fail(t, rc, "forgetting an origin", err); break; }
   }
   mdb_cursor_close(c);
   if (rc && rc != MDB_NOTFOUND) return rc < 0 ? rc : mdb_fail(t, rc, "forgetting an origin", err);
@@ -264,6 +273,29 @@ int am_trust_remove(am_txn *t, const uint8_t key[static AM_ANN_KEY_BYTES],
 }
 
 /* ---- Ingest ---- */
+
+/* An origin numbers all its announcements with one counter, so a version
+ * names at most one held announcement of that origin. A second object
+ * under a version already used (a misbehaving origin, or one restored from
+ * an old backup) is refused: accepting it would make "everything since
+ * version V" miss one of the two. cur: the slot being replaced, whose
+ * version may be the same. */
+static int version_free(am_txn *t, const am_ann *a, const am_slot *cur, am_ingest *r,
+                        am_error *err) {
+  uint8_t seq[SEQ_KEY];
+  memcpy(seq, a->origin, 32);
+  am_be64(seq + 32, a->version);
+  MDB_val k = {SEQ_KEY, seq}, v;
+  int rc = mdb_get(t->txn, db(t, AM_DB_ANN_SEQ), &k, &v);
+  if (rc == MDB_NOTFOUND) return 0;
+  if (rc) return mdb_fail(t, rc, "reading the announcement index", err);
+  if (v.mv_size == AM_ANN_ID_BYTES && cur && memcmp(v.mv_data, cur->id, AM_ANN_ID_BYTES) == 0)
+    return 0;
+  r->reason = AM_REJ_CONFLICT;
+  am_fail(err, AM_EINVAL, "its origin already used version %llu for another announcement",
+          (unsigned long long)a->version);
+  return 0;
+}
 
 static int reject(am_ingest *r, int reason, am_error *err, const char *msg) {
   r->reason = reason;
@@ -301,9 +333,15 @@ int am_ann_apply(am_txn *t, const am_ann *a, const uint8_t *p, size_t len,
     return am_fail(err, rc, "an announcement slot in the store is damaged");
   bool have = rc == 0;
   if (have) {
+    bool held = cur.state == AM_SLOT_LIVE || cur.state == AM_SLOT_RETRACTED;
     if (memcmp(cur.id, a->id, AM_ANN_ID_BYTES) == 0) {
-      r->duplicate = true;
-      return 0;
+      if (held) {
+        r->duplicate = true;
+        return 0;
+      }
+      /* The same announcement after its content was dropped (expired, or
+       * its origin was untrusted for a while): store it again. */
+      goto store;
     }
     bool cur_ret = cur.state == AM_SLOT_RETRACTED;
     bool wins;
@@ -320,8 +358,12 @@ int am_ann_apply(am_txn *t, const am_ann *a, const uint8_t *p, size_t len,
               (unsigned long long)cur.version);
       return 0;
     }
-    if (cur.state != AM_SLOT_PRUNED && (rc = index_del(t, a->origin, &cur, err))) return rc;
+    if ((rc = version_free(t, a, &cur, r, err)) || r->reason) return rc;
+    if (held && (rc = index_del(t, a->origin, &cur, err))) return rc;
+  } else if ((rc = version_free(t, a, NULL, r, err)) || r->reason) {
+    return rc;
   }
+store:
   if ((rc = index_put(t, a, p, len, err))) return rc;
   am_slot s = {.version = a->version, .state = retraction ? AM_SLOT_RETRACTED : AM_SLOT_LIVE,
                .ann_kind = a->kind, .created = a->created, .expires = a->expires};
@@ -374,8 +416,31 @@ static int counter_next(am_txn *t, const char *name, uint64_t max, uint64_t *out
   return 0;
 }
 
-int am_ann_next_object(am_txn *t, uint64_t *object, am_error *err) {
-  return counter_next(t, "ann_object", AM_ANN_OBJECT_MAX, object, err);
+/* The highest version of origin held (0 when none). */
+static int last_version(am_txn *t, const uint8_t *origin, uint64_t *out, am_error *err) {
+  MDB_cursor *c;
+  int rc = mdb_cursor_open(t->txn, db(t, AM_DB_ANN_SEQ), &c);
+  if (rc) return mdb_fail(t, rc, "reading the announcement index", err);
+  uint8_t end[SEQ_KEY];
+  memcpy(end, origin, 32);
+  memset(end + 32, 0xff, 8);
+  MDB_val k = {SEQ_KEY, end}, v;
+  *out = 0;
+  rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+  if (rc == 0 && k.mv_size == SEQ_KEY && memcmp(k.mv_data, end, SEQ_KEY) == 0) {
+    *out = am_get_be64(end + 32);
+  } else {
+    rc = mdb_cursor_get(c, &k, &v, rc == 0 ? MDB_PREV : MDB_LAST);
+    if (rc == 0 && k.mv_size == SEQ_KEY && memcmp(k.mv_data, origin, 32) == 0)
+      *out = am_get_be64((const uint8_t *)k.mv_data + 32);
+  }
+  mdb_cursor_close(c);
+  return 0;
+}
+
+int am_ann_next_object(am_txn *t, int kind, uint64_t *object, am_error *err) {
+  return counter_next(t, kind == AM_K_JOB ? "ann_object_job" : "ann_object_event",
+                      AM_ANN_OBJECT_MAX, object, err);
 }
 
 int am_ann_publish(am_txn *t, am_ann *a, int64_t now, am_buf *env, am_error *err) {
@@ -383,6 +448,19 @@ int am_ann_publish(am_txn *t, am_ann *a, int64_t now, am_buf *env, am_error *err
   if (!me || !me->sk) return am_fail(err, AM_EUSAGE, "no node key loaded to sign with");
   int rc = counter_next(t, "ann_version", AM_ANN_VERSION_MAX, &a->version, err);
   if (rc) return rc;
+  /* A store restored from an old backup has an old counter: never reuse a
+   * version this node still holds one of. */
+  uint64_t held = 0;
+  if ((rc = last_version(t, me->pk, &held, err))) return rc;
+  if (held >= a->version) {
+    if (held >= AM_ANN_VERSION_MAX) return am_fail(err, AM_ETOOBIG, "the version counter is exhausted");
+    a->version = held + 1;
+    uint8_t b[8];
+    am_be64(b, a->version);
+    MDB_val k = {11, "ann_version"}, v = {8, b};
+    if ((rc = mdb_put(t->txn, db(t, AM_DB_META), &k, &v, 0)))
+      return mdb_fail(t, rc, "writing a counter", err);
+  }
   a->created = now > 0 ? (uint64_t)now : 0;
   am_buf b = {0};
   if ((rc = am_ann_seal(a, me, &b, err))) goto out;
@@ -391,7 +469,7 @@ int am_ann_publish(am_txn *t, am_ann *a, int64_t now, am_buf *env, am_error *err
   if (!r.applied) {
     /* Our own newest version always applies; anything else is a bug or a
      * clock far behind the expiry chosen: report it as such. */
-    am_error_prefix(err, "cannot publish (%s)", am_reject_name(r.reason));
+    am_error_prefix(err, "cannot publish (%s): ", am_reject_name(r.reason));
     rc = AM_EINVAL;
     goto out;
   }
@@ -423,7 +501,7 @@ static int each_range(am_txn *t, int which, const uint8_t *prefix, size_t plen,
                       size_t id_at, am_ann_cb cb, void *arg) {
   if (!am_store_has_ann(t->store)) return 0;
   MDB_cursor *c;
-  int rc = mdb_cursor_open(t->txn, db(t, which), &c);
+  int rc = mdb_cursor_open(t->txn, db(t, which), &c), stop = 0;
   if (rc) return am_store_mdb_error(t, rc, "reading announcements", NULL);
   MDB_val k = {plen, (void *)prefix}, v;
   rc = mdb_cursor_get(c, &k, &v, plen ? MDB_SET_RANGE : MDB_FIRST);
@@ -441,9 +519,12 @@ static int each_range(am_txn *t, int which, const uint8_t *prefix, size_t plen,
       rc = rc == AM_ENOTFOUND ? AM_ECORRUPT : rc;
       break;
     }
-    if ((rc = cb(t, id, p, len, arg))) break;
+    if ((stop = cb(t, id, p, len, arg))) break;
   }
   mdb_cursor_close(c);
+  /* The callback's value is returned as it is: a positive one must not
+   * be taken for an LMDB code. */
+  if (stop) return stop;
   if (rc == MDB_NOTFOUND) return 0;
   if (rc > 0) return am_store_mdb_error(t, rc, "reading announcements", NULL);
   return rc;
@@ -460,7 +541,7 @@ int am_ann_each_since(am_txn *t, const uint8_t origin[static AM_ANN_KEY_BYTES],
   if (!am_store_has_ann(t->store)) return 0;
   /* Start after `since`, then walk the origin's prefix. */
   MDB_cursor *c;
-  int rc = mdb_cursor_open(t->txn, db(t, AM_DB_ANN_SEQ), &c);
+  int rc = mdb_cursor_open(t->txn, db(t, AM_DB_ANN_SEQ), &c), stop = 0;
   if (rc) return am_store_mdb_error(t, rc, "reading announcements", NULL);
   uint8_t start[SEQ_KEY];
   memcpy(start, origin, 32);
@@ -473,9 +554,10 @@ int am_ann_each_since(am_txn *t, const uint8_t origin[static AM_ANN_KEY_BYTES],
     size_t len;
     if (v.mv_size != AM_ANN_ID_BYTES) { rc = AM_ECORRUPT; break; }
     if ((rc = am_ann_get(t, v.mv_data, &p, &len))) { rc = rc == AM_ENOTFOUND ? AM_ECORRUPT : rc; break; }
-    if ((rc = cb(t, v.mv_data, p, len, arg))) break;
+    if ((stop = cb(t, v.mv_data, p, len, arg))) break;
   }
   mdb_cursor_close(c);
+  if (stop) return stop; /* as in each_range */
   if (rc == MDB_NOTFOUND) return 0;
   if (rc > 0) return am_store_mdb_error(t, rc, "reading announcements", NULL);
   return rc;
@@ -549,8 +631,13 @@ int am_ann_prune(am_txn *t, int64_t now, uint64_t *pruned, am_error *err) {
       if (am_get_be64(k.mv_data) > (uint64_t)now) break;
       memcpy(ids[got++], (const uint8_t *)k.mv_data + 8, 32);
     }
-    if (rc < 0) break;
-    rc = 0;
+    /* MDB_NOTFOUND (negative too) only means the walk passed the last
+     * entry: what was collected must still be pruned. */
+    if (rc == MDB_NOTFOUND) rc = 0;
+    if (rc) {
+      if (rc != AM_ECORRUPT) rc = mdb_fail(t, rc, "pruning announcements", err);
+      break;
+    }
     for (int i = 0; i < got && !rc; i++) {
       am_ann a;
       if ((rc = am_ann_load(t, ids[i], &a, err))) break;

@@ -15,7 +15,8 @@
  *   ann_exp   expires[8] id[32] -> ""           (what to prune, in order)
  *   trust     key[32] -> msgpack [name, added]
  *   meta      "ann_version" -> u64 last version this node signed
- *             "ann_object"  -> u64 last event/job object number */
+ *             "ann_object_event", "ann_object_job" -> u64 last object
+ *             number given to this node's events, jobs */
 #ifndef AMICALE_STORE_ANNOUNCEMENTS_H
 #define AMICALE_STORE_ANNOUNCEMENTS_H
 
@@ -27,6 +28,7 @@ enum am_slot_state {
   AM_SLOT_LIVE = 0,      /* content held */
   AM_SLOT_RETRACTED = 1, /* the retraction is held, the content deleted */
   AM_SLOT_PRUNED = 2,    /* expired: content deleted, version remembered */
+  AM_SLOT_FORGOTTEN = 3, /* its origin was untrusted: content deleted, version remembered */
 };
 
 typedef struct am_slot {
@@ -65,8 +67,9 @@ int am_ann_apply(am_txn *t, const am_ann *a, const uint8_t *p, size_t len,
  * env is not NULL. AM_EINVAL when a breaks a rule (err names the field). */
 int am_ann_publish(am_txn *t, am_ann *a, int64_t now, am_buf *env,
                    am_error *err);
-/* A fresh object number for this node's events and jobs (1, 2, ...). */
-int am_ann_next_object(am_txn *t, uint64_t *object, am_error *err);
+/* A fresh object number for this node's events or jobs (1, 2, ... per
+ * kind). */
+int am_ann_next_object(am_txn *t, int kind, uint64_t *object, am_error *err);
 /* Publishes a retraction of this node's object (kind, object). */
 int am_ann_retract(am_txn *t, int kind, uint64_t object, const char *reason,
                    int64_t now, am_error *err);
@@ -108,8 +111,9 @@ typedef struct am_trust {
 } am_trust;
 /* Adds key, or renames it when present (*existed says which; may be NULL). */
 int am_trust_add(am_txn *t, const am_trust *tr, bool *existed, am_error *err);
-/* Removes key and deletes every announcement of that origin (their slots
- * too: trusting it again later starts afresh); *deleted counts them.
+/* Removes key and deletes every announcement of that origin; their slots
+ * keep the versions, so trusting it again later cannot bring back an
+ * older copy (a withdrawn profile). *deleted counts them.
  * AM_ENOTFOUND when not trusted. */
 int am_trust_remove(am_txn *t, const uint8_t key[static AM_ANN_KEY_BYTES],
                     uint64_t *deleted, am_error *err);

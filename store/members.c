@@ -472,9 +472,9 @@ int am_members_put(am_txn *t, am_member *m, int flags, am_error *err) {
   rc = mdb_put(t->txn, am_store_dbi(t->store, "members"), &k, &v, append ? MDB_APPEND : 0);
   if (rc == MDB_KEYEXIST) rc = am_fail(err, AM_ECORRUPT, "the member counter is behind the member table");
   else rc = am_store_mdb_error(t, rc, "writing a member", err);
-  /* The federated profile follows the record, in the same transaction. */
-  if (!rc && (m->consent_federation || (have_old && old.consent_federation)))
-    rc = am_profile_sync(t, m->id, m, now, err);
+  /* The federated profile follows the record, in the same transaction
+   * (whatever the consent: a profile published earlier is retracted). */
+  if (!rc && am_store_signer(t->store)) rc = am_profile_sync(t, m->id, m, now, err);
 out:
   if (have_old) am_member_free(&old);
   terms_free(&ot);
@@ -496,7 +496,7 @@ int am_members_remove(am_txn *t, uint64_t id, am_error *err) {
   MDB_val k = {8, kb};
   rc = am_store_mdb_error(t, mdb_del(t->txn, am_store_dbi(t->store, "members"), &k, NULL),
                           "removing a member", err);
-  if (!rc && old.consent_federation) rc = am_profile_sync(t, id, NULL, am_now(), err);
+  if (!rc && am_store_signer(t->store)) rc = am_profile_sync(t, id, NULL, am_now(), err);
 out:
   am_member_free(&old);
   terms_free(&ot);

@@ -475,8 +475,9 @@ static void test_set_url(void) {
   CHECK_STR(m.website, "https://example.org/x?y=1");
   CHECK_INT(set(&m, AM_F_WEBSITE, "http://example.org"), 0);
   CHECK_STR(m.website, "http://example.org");
+  /* The scheme is written lower-case (announcements accept only that). */
   CHECK_INT(set(&m, AM_F_WEBSITE, "HTTPS://Example.org/"), 0);
-  CHECK_STR(m.website, "HTTPS://Example.org/");
+  CHECK_STR(m.website, "https://Example.org/");
   CHECK_INT(set(&m, AM_F_LINKEDIN, "linkedin.com/in/x"), 0);
   CHECK_STR(m.linkedin, "https://linkedin.com/in/x");
   CHECK_INT(set(&m, AM_F_LINKEDIN, " www.linkedin.com/in/marie-dupont "), 0);

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "store/announcements.h"
 #include "store/datadir.h"
 #include "store/postings.h"
 #include "store/search.h"
@@ -219,12 +220,83 @@ static void test_config_errors(void) {
   CHECK_INT(am_config_read(dir, &c, &err), AM_EINVAL);
 }
 
+/* A store written by the first release (format 1: no announcement tables)
+ * is upgraded in place the first time it is opened for writing; opened
+ * read-only before that, it reads as holding no announcements. */
+static int count_ann(am_txn *t, void *arg) {
+  return am_ann_count(t, arg);
+}
+
+static void test_upgrade_from_format_1(void) {
+  char dir[256], p[300];
+  am_error err = {0};
+  fresh(dir, sizeof dir);
+  REQUIRE(am_node_create(dir, "N", AM_KIND_SCHOOL, 0, &err) == 0);
+  am_node n;
+  REQUIRE(am_node_open(&n, dir, AM_NODE_STORE, &err) == 0);
+  am_member m = make("Anne", "Format", "anne@example.org", NULL);
+  put_arg pa = {.m = &m, .n = 1};
+  REQUIRE(am_store_write(n.store, put_fn, &pa, &err) == 0);
+  free(pa.first_ids);
+  am_member_free(&m);
+  am_node_close(&n);
+  /* Turn it into what release 1 wrote. */
+  MDB_env *env;
+  MDB_txn *txn;
+  MDB_dbi dbi;
+  snprintf(p, sizeof p, "%s/store", dir);
+  REQUIRE(mdb_env_create(&env) == 0);
+  mdb_env_set_maxdbs(env, 16);
+  REQUIRE(mdb_env_open(env, p, 0, 0600) == 0);
+  REQUIRE(mdb_txn_begin(env, NULL, 0, &txn) == 0);
+  static const char *const tables[] = {"ann", "ann_slot", "ann_seq", "ann_kind", "ann_exp", "trust"};
+  for (size_t i = 0; i < sizeof tables / sizeof *tables; i++) {
+    REQUIRE(mdb_dbi_open(txn, tables[i], 0, &dbi) == 0);
+    REQUIRE(mdb_drop(txn, dbi, 1) == 0);
+  }
+  REQUIRE(mdb_dbi_open(txn, "meta", 0, &dbi) == 0);
+  uint8_t one[4] = {0, 0, 0, 1};
+  MDB_val k = {6, "format"}, v = {4, one};
+  REQUIRE(mdb_put(txn, dbi, &k, &v, 0) == 0);
+  REQUIRE(mdb_txn_commit(txn) == 0);
+  mdb_env_close(env);
+
+  /* Read-only: members there, announcements read as none, nothing written. */
+  size_t count = 99;
+  REQUIRE(am_node_open(&n, dir, AM_NODE_STORE | AM_NODE_READ_ONLY, &err) == 0);
+  CHECK_INT(am_store_has_ann(n.store), false);
+  CHECK_INT(am_store_read(n.store, count_ann, &count, &err), 0);
+  CHECK(count == 0);
+  CHECK_INT(count_members(n.store), 1);
+  am_node_close(&n);
+
+  /* Read-write: upgraded to the current format, tables created. */
+  REQUIRE(am_node_open(&n, dir, AM_NODE_STORE, &err) == 0);
+  CHECK_INT(am_store_has_ann(n.store), true);
+  count = 99;
+  CHECK_INT(am_store_read(n.store, count_ann, &count, &err), 0);
+  CHECK(count == 0);
+  am_node_close(&n);
+  REQUIRE(mdb_env_create(&env) == 0);
+  mdb_env_set_maxdbs(env, 16);
+  REQUIRE(mdb_env_open(env, p, MDB_RDONLY, 0600) == 0);
+  REQUIRE(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn) == 0);
+  REQUIRE(mdb_dbi_open(txn, "meta", 0, &dbi) == 0);
+  REQUIRE(mdb_get(txn, dbi, &k, &v) == 0);
+  REQUIRE(v.mv_size == 4);
+  CHECK_INT(((uint8_t *)v.mv_data)[3], AM_STORE_FORMAT);
+  for (size_t i = 0; i < sizeof tables / sizeof *tables; i++)
+    CHECK_INT(mdb_dbi_open(txn, tables[i], 0, &dbi), 0);
+  mdb_txn_abort(txn);
+  mdb_env_close(env);
+}
+
 static void test_newer_format(void) {
   char dir[256], p[300];
   am_error err = {0};
   fresh(dir, sizeof dir);
   REQUIRE(am_node_create(dir, "N", AM_KIND_SCHOOL, 0, &err) == 0);
-  /* Forge format 2 with plain LMDB calls. */
+  /* Forge a newer format with plain LMDB calls. */
   MDB_env *env;
   MDB_txn *txn;
   MDB_dbi dbi;
@@ -612,6 +684,7 @@ int main(void) {
   RUN(test_not_a_node);
   RUN(test_config_errors);
   RUN(test_newer_format);
+  RUN(test_upgrade_from_format_1);
   RUN(test_put_get_remove);
   RUN(test_map_grows);
   RUN(test_refused_put_leaves_no_trace);
