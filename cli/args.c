@@ -123,8 +123,13 @@ int am_args_size(const am_args *a, const char *name, size_t def, size_t *out) {
 int am_cli_open(const am_args *a, am_node *n, int flags) {
   char dir[4096];
   am_error err = {0};
+  /* A command that writes may change what the node announces (a member's
+   * federated profile follows the record): it signs with the node key. */
+  bool writing = (flags & AM_NODE_STORE) && !(flags & AM_NODE_READ_ONLY);
+  if (writing) flags |= AM_NODE_KEY;
   int rc = am_datadir_resolve(a->dir, dir, sizeof dir, &err);
   if (!rc) rc = am_node_open(n, dir, flags, &err);
   if (rc) return am_cli_fail(rc, &err);
+  if (writing) am_store_set_signer(n->store, &n->id);
   return 0;
 }

@@ -81,6 +81,15 @@ int cmd_id(int argc, char **argv);
 int cmd_member(int argc, char **argv);
 int cmd_member_import(int argc, char **argv);
 int cmd_member_export(int argc, char **argv);
+int cmd_event(int argc, char **argv);
+int cmd_job(int argc, char **argv);
+int cmd_announcement(int argc, char **argv);
+int cmd_trust(int argc, char **argv);
+int cmd_node(int argc, char **argv);
+
+/* Announces the node's description (name and kind from amicale.conf) when
+ * it differs from the one held; used by init. */
+int am_node_announce(am_node *n, am_error *err);
 
 /* The importer, as the benchmark drives it. */
 typedef struct am_import_opts {

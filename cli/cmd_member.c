@@ -7,6 +7,7 @@
 
 #include "cli/cli.h"
 #include "proto/member_json.h"
+#include "store/announcements.h"
 
 #define DEFAULT_LIMIT 50
 
@@ -372,6 +373,8 @@ static void member_help(void) {
       "  import  FILE.csv [--encoding E] [--separator ';'] [--map 'Column=field,...']\n"
       "          [--on-duplicate update|skip|error] [--strict] [--dry-run]\n"
       "  export  [--format csv|json|vcard] [--output FILE] [--excel] [search filters]\n"
+      "  publish ID|EMAIL    announce the member's federated profile now (needs consent)\n"
+      "  unpublish ID|EMAIL  withdraw it: clears the federation consent, retracts the profile\n"
       "\n"
       "Field options (lists take several values separated by ';' or ','):\n");
   for (int f = 0; f < AM_F__COUNT; f++) {
@@ -392,6 +395,46 @@ static void member_help(void) {
   }
   printf("  %-22s %-18s %s\n", "--visibility", "FIELD=LEVEL,...",
          "private (managers), school (members), federation (peers)");
+}
+
+/* ---- publish / unpublish ------------------------------------------------------ */
+
+typedef struct pub_ctx {
+  const char *ref;
+  bool publish, changed;
+  uint64_t id;
+  am_error *err;
+} pub_ctx;
+
+static int publish_fn(am_txn *t, void *arg) {
+  pub_ctx *c = arg;
+  int rc = resolve(t, c->ref, &c->id, c->err);
+  if (rc) return rc;
+  return am_profile_publish(t, c->id, c->publish, am_now(), &c->changed, c->err);
+}
+
+static int member_publish(int argc, char **argv, bool publish) {
+  static const am_opt spec[] = {{NULL, false}};
+  am_args a;
+  am_node n;
+  int rc = am_args_parse(argc, argv, spec, &a);
+  if (rc) return rc;
+  if (a.npos != 1) return am_cli_usage("usage: amicale member %s ID|EMAIL", publish ? "publish" : "unpublish");
+  if ((rc = am_cli_open(&a, &n, AM_NODE_STORE))) return rc;
+  am_error err = {0};
+  pub_ctx c = {.ref = a.pos[0], .publish = publish, .err = &err};
+  rc = am_store_write(n.store, publish_fn, &c, &err);
+  am_node_close(&n);
+  if (rc) return am_cli_fail(rc, &err);
+  if (publish)
+    printf(c.changed ? "Member %llu's profile announced to the federation.\n"
+                     : "Member %llu's profile is already announced and current.\n",
+           (unsigned long long)c.id);
+  else
+    printf(c.changed ? "Member %llu withdrawn from the federation (consent cleared, profile retracted).\n"
+                     : "Member %llu was not shared with the federation.\n",
+           (unsigned long long)c.id);
+  return EXIT_OK;
 }
 
 int cmd_member(int argc, char **argv) {
@@ -422,6 +465,8 @@ int cmd_member(int argc, char **argv) {
   if (!strcmp(sub, "list") || !strcmp(sub, "ls")) return member_search(argc, argv, true);
   if (!strcmp(sub, "search")) return member_search(argc, argv, false);
   if (!strcmp(sub, "import")) return cmd_member_import(argc, argv);
+  if (!strcmp(sub, "publish")) return member_publish(argc, argv, true);
+  if (!strcmp(sub, "unpublish")) return member_publish(argc, argv, false);
   if (!strcmp(sub, "export")) return cmd_member_export(argc, argv);
   return am_cli_usage("unknown command 'member %s' (see amicale member --help)", sub);
 }

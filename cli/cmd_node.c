@@ -28,7 +28,14 @@ int cmd_init(int argc, char **argv) {
   if ((rc = am_node_create(dir, name, kind, map, &err))) return am_cli_fail(rc, &err);
 
   am_node n;
-  if ((rc = am_node_open(&n, dir, AM_NODE_KEY, &err))) return am_cli_fail(rc, &err);
+  if ((rc = am_node_open(&n, dir, AM_NODE_KEY | AM_NODE_STORE, &err))) return am_cli_fail(rc, &err);
+  /* The node's first announcement: who it is (a later `amicale node edit`
+   * adds its city, website, contact...). */
+  am_store_set_signer(n.store, &n.id);
+  if ((rc = am_node_announce(&n, &err))) {
+    am_node_close(&n);
+    return am_cli_fail(rc, &err);
+  }
   char key[AM_PUBKEY_TEXT_LEN + 1];
   am_pubkey_to_text(n.id.pk, key);
   printf("Created node \"%s\" (%s) in %s\n", n.conf.name, am_kind_name(n.conf.kind), dir);

@@ -1,6 +1,7 @@
 /* amicale: the command line of an Amicale node (see `amicale help`). */
 #include <errno.h>
 #include <locale.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -15,8 +16,17 @@ static void help(FILE *out) {
           "  init --name NAME --kind school|company|association|federation\n"
           "                       create a node in the data directory\n"
           "  id [--json]          print the node's key and name\n"
-          "  member add|show|edit|remove|list|search|import|export ...\n"
+          "  member add|show|edit|remove|list|search|import|export|publish|unpublish ...\n"
           "                       keep the member directory (amicale member --help)\n"
+          "  event add|edit|cancel|remove|list|show ...\n"
+          "                       this node's events and those of the federation\n"
+          "  job add|edit|close|list|show ...\n"
+          "                       job offers, this node's and the federation's\n"
+          "  announcement list|show|verify|import|export ...\n"
+          "                       the signed announcements this node holds\n"
+          "  trust add|list|remove KEY\n"
+          "                       the nodes whose announcements this node accepts\n"
+          "  node show|edit       what this node announces about itself\n"
           "  help                 this text\n"
           "\n"
           "The data directory is --dir, else $AMICALE_DIR, else $AMICALE_HOME,\n"
@@ -28,6 +38,15 @@ static void help(FILE *out) {
 }
 
 static int run(int argc, char **argv);
+
+/* Commands that dispatch on a second word (and have their own --help). */
+static bool has_subcommands(const char *cmd) {
+  static const char *const with[] = {"member", "members", "event", "events", "job", "jobs",
+                                     "announcement", "announcements", "trust", "node"};
+  for (size_t i = 0; i < sizeof with / sizeof *with; i++)
+    if (!strcmp(cmd, with[i])) return true;
+  return false;
+}
 
 /* Output that could not be written (a full disk, a closed pipe) is a
  * failure, not a success with nothing printed. */
@@ -65,7 +84,7 @@ static int run(int argc, char **argv) {
     static char *with_dir[AM_ARGS_MAX + 2];
     if (sub_argc > AM_ARGS_MAX) return am_cli_usage("too many arguments");
     int k = 0, from = 0;
-    if (!strcmp(cmd, "member") && sub_argc > 0) with_dir[k++] = sub_argv[from++];
+    if (has_subcommands(cmd) && sub_argc > 0) with_dir[k++] = sub_argv[from++];
     with_dir[k++] = "--dir";
     with_dir[k++] = (char *)dir;
     while (from < sub_argc) with_dir[k++] = sub_argv[from++];
@@ -81,12 +100,17 @@ static int run(int argc, char **argv) {
     return EXIT_OK;
   }
   for (int k = 0; k < sub_argc; k++)
-    if (!strcmp(sub_argv[k], "--help") && strcmp(cmd, "member") != 0) {
+    if (!strcmp(sub_argv[k], "--help") && !has_subcommands(cmd)) {
       help(stdout);
       return EXIT_OK;
     }
   if (!strcmp(cmd, "init")) return cmd_init(sub_argc, sub_argv);
   if (!strcmp(cmd, "id")) return cmd_id(sub_argc, sub_argv);
   if (!strcmp(cmd, "member") || !strcmp(cmd, "members")) return cmd_member(sub_argc, sub_argv);
+  if (!strcmp(cmd, "event") || !strcmp(cmd, "events")) return cmd_event(sub_argc, sub_argv);
+  if (!strcmp(cmd, "job") || !strcmp(cmd, "jobs")) return cmd_job(sub_argc, sub_argv);
+  if (!strcmp(cmd, "announcement") || !strcmp(cmd, "announcements")) return cmd_announcement(sub_argc, sub_argv);
+  if (!strcmp(cmd, "trust")) return cmd_trust(sub_argc, sub_argv);
+  if (!strcmp(cmd, "node")) return cmd_node(sub_argc, sub_argv);
   return am_cli_usage("unknown command '%s' (see amicale help)", cmd);
 }

@@ -1,0 +1,735 @@
+/* `amicale announcement ...`, `amicale trust ...` and `amicale node ...`:
+ * the signed announcements a node holds, exchanging them by file, the
+ * trust list, and the node's own description. */
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli/ann_json.h"
+#include "proto/member_json.h"
+#include "cli/cli.h"
+#include "crypto/sign.h"
+#include "proto/text.h"
+#include "store/announcements.h"
+
+#define IMPORT_BATCH 1000
+
+/* ---- files ---------------------------------------------------------------- */
+
+typedef struct mapped {
+  const uint8_t *p;
+  size_t len;
+} mapped;
+
+static int map_file(const char *path, mapped *m, am_error *err) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return am_fail(err, errno == ENOENT ? AM_ENOTFOUND : AM_EIO, "cannot open %s: %s", path,
+                   strerror(errno));
+  struct stat st;
+  if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+    close(fd);
+    return am_fail(err, AM_EINVAL, "%s is not a regular file", path);
+  }
+  m->len = (size_t)st.st_size;
+  m->p = NULL;
+  if (m->len) {
+    void *p = mmap(NULL, m->len, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (p == MAP_FAILED) {
+      close(fd);
+      return am_fail(err, AM_EIO, "cannot read %s: %s", path, strerror(errno));
+    }
+    m->p = p;
+  }
+  close(fd);
+  return 0;
+}
+
+static void unmap_file(mapped *m) {
+  if (m->p) munmap((void *)m->p, m->len);
+  m->p = NULL;
+}
+
+/* ---- names -------------------------------------------------------------------- */
+
+static void key_text(const uint8_t *k, char out[AM_PUBKEY_TEXT_LEN + 1]) { am_pubkey_to_text(k, out); }
+
+static void origin_label(am_txn *t, const am_node *n, const uint8_t *origin, char *out, size_t len) {
+  if (memcmp(origin, n->id.pk, AM_ANN_KEY_BYTES) == 0) {
+    snprintf(out, len, "%s (this node)", n->conf.name);
+    return;
+  }
+  am_trust tr;
+  if (am_trust_get(t, origin, &tr) == 0) {
+    snprintf(out, len, "%s", tr.name[0] ? tr.name : "(trusted, no name)");
+    return;
+  }
+  snprintf(out, len, "(not trusted)");
+}
+
+/* ---- announcement show ----------------------------------------------------------- */
+
+typedef struct show_ctx {
+  const am_node *n;
+  const am_args *a;
+  am_error *err;
+  int status;
+} show_ctx;
+
+static void print_hex_lines(const uint8_t *p, size_t n) {
+  for (size_t i = 0; i < n; i += 32) {
+    printf("    %06zx ", i);
+    for (size_t k = i; k < n && k < i + 32; k++) printf("%02x", p[k]);
+    putchar('\n');
+  }
+}
+
+static int ann_show_fn(am_txn *t, void *arg) {
+  show_ctx *c = arg;
+  uint8_t id[AM_ANN_ID_BYTES];
+  int rc = am_ann_find(t, c->a->pos[0], id, c->err);
+  if (rc) return rc == AM_EINVAL ? AM_EUSAGE : rc;
+  const uint8_t *p;
+  size_t len;
+  if ((rc = am_ann_get(t, id, &p, &len))) return am_fail(c->err, rc, "cannot read the announcement");
+  /* Verified when it came in; checked again here, from the stored bytes. */
+  am_ann a;
+  int reason;
+  am_error verr = {0};
+  bool valid = am_ann_open(p, len, &a, &reason, &verr) == 0;
+  if (!valid && am_ann_decode(p, len, &a, &reason, c->err)) {
+    am_error_prefix(c->err, "stored announcement damaged: ");
+    return AM_ECORRUPT;
+  }
+  memcpy(a.id, id, sizeof id);
+  /* This node's own key is always trusted (am_trusted knows it only when
+   * the store has a signer, and show opens the store read-only). */
+  bool trusted = memcmp(a.origin, c->n->id.pk, AM_ANN_KEY_BYTES) == 0 || am_trusted(t, a.origin);
+  char label[256], key[AM_PUBKEY_TEXT_LEN + 1], hex[65], when[21];
+  origin_label(t, c->n, a.origin, label, sizeof label);
+  key_text(a.origin, key);
+  if (c->a->json) {
+    json_t *j = am_ann_to_json(&a);
+    if (j) {
+      json_object_set_new(j, "size", json_integer((json_int_t)len));
+      json_object_set_new(j, "signature_valid", json_boolean(valid));
+      json_object_set_new(j, "origin_trusted", json_boolean(trusted));
+      if (am_args_has(c->a, "raw")) {
+        char *h = malloc(2 * len + 1);
+        if (h) {
+          for (size_t i = 0; i < len; i++) snprintf(h + 2 * i, 3, "%02x", p[i]);
+          json_object_set_new(j, "envelope_hex", json_string(h));
+          free(h);
+        }
+      }
+    }
+    c->status = am_print_json(stdout, j);
+    am_ann_free(&a);
+    return 0;
+  }
+  am_ann_id_hex(id, hex);
+  printf("Announcement %s\n", hex);
+  printf("  %-12s %s\n", "kind", am_ann_kinds[a.kind].name);
+  printf("  %-12s %s  %s\n", "origin", key, label);
+  printf("  %-12s %llu\n", "object", (unsigned long long)a.object);
+  printf("  %-12s %llu\n", "version", (unsigned long long)a.version);
+  am_time_format((int64_t)a.created, when);
+  printf("  %-12s %s\n", "created", when);
+  if (a.expires) am_time_format((int64_t)a.expires, when);
+  printf("  %-12s %s\n", "expires", a.expires ? when : "never");
+  printf("  %-12s %zu bytes\n", "size", len);
+  printf("  body:\n");
+  const am_kind_desc *kd = &am_ann_kinds[a.kind];
+  for (uint32_t f = 0; f < kd->nfields; f++) {
+    am_buf v = {0};
+    am_ann_format(&a, f, &v);
+    printf("    [%2u] %-18s %s\n", (unsigned)f, kd->fields[f].name, a.body[f].set ? (v.data ? v.data : "") : "nil");
+    am_buf_free(&v);
+  }
+  printf("  %-12s ", "signature");
+  for (int i = 0; i < AM_ANN_SIG_BYTES; i++) printf("%02x", a.sig[i]);
+  printf("\n  %-12s %s\n", "verified", valid ? "yes: signed by the origin's key" : verr.msg);
+  printf("  %-12s %s\n", "trusted", trusted ? "yes" : "no");
+  if (am_args_has(c->a, "raw")) {
+    printf("  envelope bytes:\n");
+    print_hex_lines(p, len);
+  }
+  am_ann_free(&a);
+  c->status = EXIT_OK;
+  return 0;
+}
+
+static int ann_show(int argc, char **argv) {
+  static const am_opt spec[] = {{"raw", false}, {"json", false}, {NULL, false}};
+  am_args a;
+  am_node n;
+  int rc = am_args_parse(argc, argv, spec, &a);
+  if (rc) return rc;
+  if (a.npos != 1) return am_cli_usage("usage: amicale announcement show ID [--raw] [--json]");
+  if ((rc = am_cli_open(&a, &n, AM_NODE_STORE | AM_NODE_READ_ONLY | AM_NODE_KEY))) return rc;
+  am_error err = {0};
+  show_ctx c = {&n, &a, &err, EXIT_OK};
+  rc = am_store_read(n.store, ann_show_fn, &c, &err);
+  am_node_close(&n);
+  return rc ? am_cli_fail(rc, &err) : c.status;
+}
+
+/* ---- announcement verify ----------------------------------------------------------- */
+
+static int ann_verify(int argc, char **argv) {
+  static const am_opt spec[] = {{"json", false}, {NULL, false}};
+  am_args a;
+  int rc = am_args_parse(argc, argv, spec, &a);
+  if (rc) return rc;
+  if (a.npos != 1) return am_cli_usage("usage: amicale announcement verify FILE [--json]");
+  am_error err = {0};
+  mapped m;
+  if ((rc = map_file(a.pos[0], &m, &err))) return am_cli_fail(rc, &err);
+  am_ann ann;
+  int reason = AM_REJ_NONE;
+  rc = am_ann_open(m.p ? m.p : (const uint8_t *)"", m.len, &ann, &reason, &err);
+  unmap_file(&m);
+  if (rc == AM_ENOMEM) return am_cli_fail(rc, &err);
+  char key[AM_PUBKEY_TEXT_LEN + 1], hex[65];
+  if (a.json) {
+    json_t *j = rc ? json_pack("{s:b, s:s, s:s}", "valid", 0, "reason", am_reject_name(reason),
+                               "message", err.msg)
+                   : json_pack("{s:b, s:o}", "valid", 1, "announcement", am_ann_to_json(&ann));
+    if (!rc) am_ann_free(&ann);
+    int st = am_print_json(stdout, j);
+    return rc ? EXIT_INVALID : st;
+  }
+  if (rc) {
+    printf("%s: INVALID (%s): %s\n", a.pos[0], am_reject_name(reason), err.msg);
+    return EXIT_INVALID;
+  }
+  key_text(ann.origin, key);
+  am_ann_id_hex(ann.id, hex);
+  printf("%s: valid %s announcement, object %llu version %llu\n  id     %s\n  origin %s\n",
+         a.pos[0], am_ann_kinds[ann.kind].name, (unsigned long long)ann.object,
+         (unsigned long long)ann.version, hex, key);
+  am_ann_free(&ann);
+  return EXIT_OK;
+}
+
+/* ---- announcement import ----------------------------------------------------------- */
+
+typedef struct import_ctx {
+  const char *path;
+  const uint8_t *p;
+  size_t len, off, next; /* this batch starts at off; next = where it ended */
+  int64_t now;
+  size_t accepted, duplicate, rejected, rej_by[AM_REJ__COUNT];
+  bool bad_frame;
+  am_buf report; /* this batch's messages, printed after it commits */
+  am_error frame_err;
+} import_ctx;
+
+static int import_fn(am_txn *t, void *arg) {
+  import_ctx *c = arg;
+  size_t off = c->off, k = 0;
+  size_t acc = 0, dup = 0, rej = 0, by[AM_REJ__COUNT] = {0};
+  c->report.len = 0;
+  c->bad_frame = false;
+  int rc = am_ann_prune(t, c->now, NULL, NULL);
+  if (rc) return rc;
+  while (off < c->len && k < IMPORT_BATCH) {
+    size_t used;
+    int reason;
+    if (am_ann_frame(c->p + off, c->len - off, &used, &reason)) {
+      am_fail(&c->frame_err, AM_EINVAL, "%s: byte %zu: %s", c->path, off,
+              reason == AM_REJ_TOO_LARGE ? "an announcement declares more than 64 KiB: not a file of announcements past this point"
+                                         : "not an announcement (or cut short): the rest of the file is not read");
+      c->bad_frame = true;
+      break;
+    }
+    am_ingest r;
+    am_error err = {0};
+    if ((rc = am_ann_ingest(t, c->p + off, used, c->now, &r, &err))) return rc;
+    if (r.reason) {
+      rej++;
+      by[r.reason]++;
+      am_buf_printf(&c->report, "%s: byte %zu: rejected (%s): %s\n", c->path, off,
+                    am_reject_name(r.reason), err.msg);
+    } else if (r.duplicate) {
+      dup++;
+    } else {
+      acc++;
+    }
+    off += used;
+    k++;
+  }
+  c->next = off;
+  c->accepted += acc, c->duplicate += dup, c->rejected += rej;
+  for (int i = 0; i < AM_REJ__COUNT; i++) c->rej_by[i] += by[i];
+  return 0;
+}
+
+static int ann_import(int argc, char **argv) {
+  static const am_opt spec[] = {{"json", false}, {NULL, false}};
+  am_args a;
+  am_node n;
+  int rc = am_args_parse(argc, argv, spec, &a);
+  if (rc) return rc;
+  if (a.npos != 1) return am_cli_usage("usage: amicale announcement import FILE");
+  am_error err = {0};
+  mapped m;
+  if ((rc = map_file(a.pos[0], &m, &err))) return am_cli_fail(rc, &err);
+  if ((rc = am_cli_open(&a, &n, AM_NODE_STORE))) { unmap_file(&m); return rc; }
+  import_ctx c = {.path = a.pos[0], .p = m.p, .len = m.len, .now = am_now()};
+  while (c.off < c.len && !rc) {
+    size_t acc = c.accepted, dup = c.duplicate, rej = c.rejected, by[AM_REJ__COUNT];
+    memcpy(by, c.rej_by, sizeof by);
+    rc = am_store_write(n.store, import_fn, &c, &err);
+    if (rc) {
+      /* Nothing of this batch was written: undo its counts. */
+      c.accepted = acc, c.duplicate = dup, c.rejected = rej;
+      memcpy(c.rej_by, by, sizeof by);
+      break;
+    }
+    if (c.report.len) fwrite(c.report.data, 1, c.report.len, stderr);
+    if (c.bad_frame) break;
+    c.off = c.next;
+  }
+  am_buf_free(&c.report);
+  unmap_file(&m);
+  am_node_close(&n);
+  if (rc) return am_cli_fail(rc, &err);
+  size_t total = c.accepted + c.duplicate + c.rejected;
+  if (a.json) {
+    json_t *by = json_object();
+    for (int i = 1; i < AM_REJ__COUNT; i++)
+      if (c.rej_by[i]) json_object_set_new(by, am_reject_name(i), json_integer((json_int_t)c.rej_by[i]));
+    rc = am_print_json(stdout, json_pack("{s:I, s:I, s:I, s:I, s:o, s:b}", "announcements", (json_int_t)total,
+                                         "accepted", (json_int_t)c.accepted, "already_held",
+                                         (json_int_t)c.duplicate, "rejected", (json_int_t)c.rejected,
+                                         "rejected_by_reason", by, "complete", !c.bad_frame));
+  } else {
+    printf("%zu announcement%s: %zu accepted, %zu already held, %zu rejected\n", total,
+           total == 1 ? "" : "s", c.accepted, c.duplicate, c.rejected);
+    rc = EXIT_OK;
+  }
+  if (c.bad_frame) {
+    fprintf(stderr, "amicale: %s\n", c.frame_err.msg);
+    return EXIT_INVALID;
+  }
+  return rc;
+}
+
+/* ---- announcement export / list ------------------------------------------------------- */
+
+typedef struct each_ctx {
+  const am_node *n;
+  const am_args *a;
+  int kind;
+  bool has_origin;
+  uint8_t origin[AM_ANN_KEY_BYTES];
+  uint64_t since;
+  FILE *out;
+  size_t count;
+  json_t *arr;
+  am_error *err;
+} each_ctx;
+
+static int export_one(am_txn *t, const uint8_t *id, const uint8_t *env, size_t len, void *arg) {
+  each_ctx *c = arg;
+  (void)t, (void)id;
+  if (c->kind >= 0 || c->has_origin) {
+    am_ann a;
+    int reason;
+    if (am_ann_decode(env, len, &a, &reason, c->err)) return AM_ECORRUPT;
+    bool keep = (c->kind < 0 || a.kind == c->kind) &&
+                (!c->has_origin || memcmp(a.origin, c->origin, AM_ANN_KEY_BYTES) == 0);
+    am_ann_free(&a);
+    if (!keep) return 0;
+  }
+  if (fwrite(env, 1, len, c->out) != len) return am_fail(c->err, AM_EIO, "cannot write: %s", strerror(errno));
+  c->count++;
+  return 0;
+}
+
+static int export_fn(am_txn *t, void *arg) {
+  each_ctx *c = arg;
+  if (c->has_origin) return am_ann_each_since(t, c->origin, c->since, export_one, c);
+  return am_ann_each_kind(t, c->kind, export_one, c);
+}
+
+static int parse_kind_opt(const am_args *a, int *kind) {
+  const char *k = am_args_get(a, "kind");
+  *kind = -1;
+  if (k && (*kind = am_ann_kind_parse(k)) < 0)
+    return am_cli_usage("--kind '%s' is not one of node, profile, event, job, retraction", k);
+  return 0;
+}
+
+static int ann_export(int argc, char **argv) {
+  static const am_opt spec[] = {{"output", true}, {"origin", true}, {"since", true},
+                                {"kind", true}, {NULL, false}};
+  am_args a;
+  am_node n;
+  int rc = am_args_parse(argc, argv, spec, &a);
+  if (rc) return rc;
+  if (a.npos) return am_cli_usage("usage: amicale announcement export [--output FILE] [--origin KEY [--since VERSION]] [--kind K]");
+  am_error err = {0};
+  each_ctx c = {.a = &a, .err = &err};
+  if ((rc = parse_kind_opt(&a, &c.kind))) return rc;
+  const char *origin = am_args_get(&a, "origin");
+  if (origin) {
+    if (am_pubkey_from_text(origin, c.origin, &err)) return am_cli_fail(AM_EUSAGE, &err);
+    c.has_origin = true;
+  }
+  size_t since = 0;
+  if ((rc = am_args_size(&a, "since", 0, &since))) return rc;
+  if (since && !origin) return am_cli_usage("--since needs --origin (versions are counted per origin)");
+  c.since = since;
+  const char *path = am_args_get(&a, "output");
+  if (!path && isatty(STDOUT_FILENO))
+    return am_cli_usage("announcements are binary: give --output FILE or redirect the output");
+  if ((rc = am_cli_open(&a, &n, AM_NODE_STORE | AM_NODE_READ_ONLY | AM_NODE_KEY))) return rc;
+  c.n = &n;
+  char tmp[4200] = "";
+  if (path) {
+    /* Written beside the target and renamed: no half file on failure. */
+    snprintf(tmp, sizeof tmp, "%s.XXXXXX", path);
+    int fd = mkstemp(tmp);
+    if (fd < 0 || !(c.out = fdopen(fd, "wb"))) {
+      if (fd >= 0) close(fd);
+      am_node_close(&n);
+      return am_cli_fail(am_fail(&err, AM_EIO, "cannot create %s: %s", path, strerror(errno)), &err);
+    }
+  } else {
+    c.out = stdout;
+  }
+  rc = am_store_read(n.store, export_fn, &c, &err);
+  if (path) {
+    if (!rc && (fflush(c.out) || fsync(fileno(c.out))))
+      rc = am_fail(&err, AM_EIO, "cannot write %s: %s", path, strerror(errno));
+    if (fclose(c.out) && !rc) rc = am_fail(&err, AM_EIO, "cannot write %s: %s", path, strerror(errno));
+    if (!rc && rename(tmp, path)) rc = am_fail(&err, AM_EIO, "cannot write %s: %s", path, strerror(errno));
+    if (rc) unlink(tmp);
+  }
+  am_node_close(&n);
+  if (rc) return am_cli_fail(rc, &err);
+  if (path) fprintf(stderr, "%zu announcement%s written to %s\n", c.count, c.count == 1 ? "" : "s", path);
+  return EXIT_OK;
+}
+
+static int list_one(am_txn *t, const uint8_t *id, const uint8_t *env, size_t len, void *arg) {
+  each_ctx *c = arg;
+  am_ann a;
+  int reason;
+  if (am_ann_decode(env, len, &a, &reason, c->err)) return AM_ECORRUPT;
+  memcpy(a.id, id, AM_ANN_ID_BYTES);
+  if ((c->kind >= 0 && a.kind != c->kind) ||
+      (c->has_origin && memcmp(a.origin, c->origin, AM_ANN_KEY_BYTES))) {
+    am_ann_free(&a);
+    return 0;
+  }
+  char label[256], key[AM_PUBKEY_TEXT_LEN + 1], hex[65], when[21];
+  origin_label(t, c->n, a.origin, label, sizeof label);
+  if (c->arr) {
+    json_t *j = am_ann_to_json(&a);
+    if (j) json_object_set_new(j, "origin_name", json_string(label));
+    json_array_append_new(c->arr, j);
+  } else {
+    key_text(a.origin, key);
+    am_ann_id_hex(id, hex);
+    am_time_format((int64_t)a.created, when);
+    const char *what = a.kind == AM_K_RETRACTION
+                           ? am_ann_kinds[a.body[AM_RET_KIND].u].name
+                           : (a.body[0].set && a.body[0].s ? a.body[0].s : "");
+    printf("%.12s  %-10s  %-6llu v%-5llu  %s  %.10s…  %s%s%s\n", hex, am_ann_kinds[a.kind].name,
+           (unsigned long long)a.object, (unsigned long long)a.version, when, key, label,
+           *what ? "  " : "", what);
+  }
+  c->count++;
+  am_ann_free(&a);
+  return 0;
+}
+
+static int list_fn(am_txn *t, void *arg) {
+  each_ctx *c = arg;
+  if (c->has_origin) return am_ann_each_since(t, c->origin, c->since, list_one, c);
+  return am_ann_each_kind(t, c->kind, list_one, c);
+}
+
+static int ann_list(int argc, char **argv) {
+  static const am_opt spec[] = {{"origin", true}, {"since", true}, {"kind", true}, {"json", false}, {NULL, false}};
+  am_args a;
+  am_node n;
+  int rc = am_args_parse(argc, argv, spec, &a);
+  if (rc) return rc;
+  if (a.npos) return am_cli_usage("usage: amicale announcement list [--origin KEY [--since V]] [--kind K] [--json]");
+  am_error err = {0};
+  each_ctx c = {.a = &a, .err = &err};
+  if ((rc = parse_kind_opt(&a, &c.kind))) return rc;
+  const char *origin = am_args_get(&a, "origin");
+  if (origin) {
+    if (am_pubkey_from_text(origin, c.origin, &err)) return am_cli_fail(AM_EUSAGE, &err);
+    c.has_origin = true;
+  }
+  size_t since = 0;
+  if ((rc = am_args_size(&a, "since", 0, &since))) return rc;
+  c.since = since;
+  if ((rc = am_cli_open(&a, &n, AM_NODE_STORE | AM_NODE_READ_ONLY | AM_NODE_KEY))) return rc;
+  c.n = &n;
+  if (a.json) c.arr = json_array();
+  rc = am_store_read(n.store, list_fn, &c, &err);
+  am_node_close(&n);
+  if (rc) {
+    json_decref(c.arr);
+    if (rc == AM_ECORRUPT && !err.msg[0]) am_fail(&err, rc, "a stored announcement is damaged");
+    return am_cli_fail(rc, &err);
+  }
+  if (a.json) return am_print_json(stdout, c.arr);
+  if (!c.count) printf("No announcements.\n");
+  return EXIT_OK;
+}
+
+int cmd_announcement(int argc, char **argv) {
+  if (argc < 1 || !strcmp(argv[0], "--help") || !strcmp(argv[0], "help")) {
+    printf("usage: amicale announcement COMMAND\n\n"
+           "  list [--kind K] [--origin KEY [--since V]] [--json]\n"
+           "                       the announcements this node holds\n"
+           "  show ID [--raw] [--json]   one of them, decoded, with its verification\n"
+           "  verify FILE          check a file holding one announcement\n"
+           "  import FILE          ingest a file of announcements (from another node)\n"
+           "  export [--output FILE] [--origin KEY [--since V]] [--kind K]\n"
+           "                       write announcements for another node to import\n");
+    return argc < 1 ? EXIT_USAGE : EXIT_OK;
+  }
+  const char *sub = argv[0];
+  argc--, argv++;
+  if (!strcmp(sub, "show")) return ann_show(argc, argv);
+  if (!strcmp(sub, "verify")) return ann_verify(argc, argv);
+  if (!strcmp(sub, "import")) return ann_import(argc, argv);
+  if (!strcmp(sub, "export")) return ann_export(argc, argv);
+  if (!strcmp(sub, "list") || !strcmp(sub, "ls")) return ann_list(argc, argv);
+  return am_cli_usage("unknown command 'announcement %s' (see amicale announcement --help)", sub);
+}
+
+/* ---- trust ------------------------------------------------------------------------- */
+
+typedef struct trust_ctx {
+  am_trust tr;
+  bool existed;
+  uint64_t deleted;
+  const am_args *a;
+  json_t *arr;
+  size_t count;
+  am_error *err;
+} trust_ctx;
+
+static int trust_add_fn(am_txn *t, void *arg) {
+  trust_ctx *c = arg;
+  return am_trust_add(t, &c->tr, &c->existed, c->err);
+}
+
+static int trust_remove_fn(am_txn *t, void *arg) {
+  trust_ctx *c = arg;
+  return am_trust_remove(t, c->tr.key, &c->deleted, c->err);
+}
+
+static int trust_print(const am_trust *tr, void *arg) {
+  trust_ctx *c = arg;
+  char key[AM_PUBKEY_TEXT_LEN + 1], when[21];
+  am_pubkey_to_text(tr->key, key);
+  am_time_format(tr->added, when);
+  if (c->arr) json_array_append_new(c->arr, json_pack("{s:s, s:s, s:s}", "key", key, "name", tr->name, "added", when));
+  else printf("%s  %s  (since %.10s)\n", key, tr->name[0] ? tr->name : "-", when);
+  c->count++;
+  return 0;
+}
+
+static int trust_list_fn(am_txn *t, void *arg) {
+  trust_ctx *c = arg;
+  return am_trust_each(t, trust_print, c, c->err);
+}
+
+int cmd_trust(int argc, char **argv) {
+  static const am_opt spec[] = {{"name", true}, {"json", false}, {NULL, false}};
+  if (argc < 1 || !strcmp(argv[0], "--help") || !strcmp(argv[0], "help")) {
+    printf("usage: amicale trust COMMAND\n\n"
+           "  add KEY [--name NAME]   accept announcements signed by that node key\n"
+           "  list [--json]           the trusted origins\n"
+           "  remove KEY              stop trusting it and delete what it announced\n"
+           "\nKEY is the 43-character key `amicale id` prints on the other node.\n");
+    return argc < 1 ? EXIT_USAGE : EXIT_OK;
+  }
+  const char *sub = argv[0];
+  argc--, argv++;
+  am_args a;
+  am_node n;
+  int rc = am_args_parse(argc, argv, spec, &a);
+  if (rc) return rc;
+  am_error err = {0};
+  trust_ctx c = {.a = &a, .err = &err};
+  if (!strcmp(sub, "list") || !strcmp(sub, "ls")) {
+    if (a.npos) return am_cli_usage("usage: amicale trust list [--json]");
+    if ((rc = am_cli_open(&a, &n, AM_NODE_STORE | AM_NODE_READ_ONLY))) return rc;
+    if (a.json) c.arr = json_array();
+    rc = am_store_read(n.store, trust_list_fn, &c, &err);
+    am_node_close(&n);
+    if (rc) { json_decref(c.arr); return am_cli_fail(rc, &err); }
+    if (a.json) return am_print_json(stdout, c.arr);
+    if (!c.count) printf("No trusted origins yet: add one with `amicale trust add KEY --name NAME`.\n");
+    return EXIT_OK;
+  }
+  bool add = !strcmp(sub, "add");
+  if (!add && strcmp(sub, "remove") && strcmp(sub, "rm"))
+    return am_cli_usage("unknown command 'trust %s' (see amicale trust --help)", sub);
+  if (a.npos != 1) return am_cli_usage("usage: amicale trust %s KEY%s", add ? "add" : "remove", add ? " [--name NAME]" : "");
+  if (am_pubkey_from_text(a.pos[0], c.tr.key, &err)) return am_cli_fail(AM_EUSAGE, &err);
+  const char *name = am_args_get(&a, "name");
+  if (name) {
+    char *clean = NULL;
+    if (am_text_clean(name, strlen(name), AM_TRUST_NAME_MAX, 0, &clean, &err)) {
+      am_error_prefix(&err, "--name: ");
+      return am_cli_fail(AM_EUSAGE, &err);
+    }
+    snprintf(c.tr.name, sizeof c.tr.name, "%s", clean);
+    free(clean);
+  }
+  c.tr.added = am_now();
+  if ((rc = am_cli_open(&a, &n, AM_NODE_STORE))) return rc;
+  if (add && memcmp(c.tr.key, n.id.pk, AM_ANN_KEY_BYTES) == 0) {
+    am_node_close(&n);
+    return am_cli_usage("that is this node's own key (it is always trusted)");
+  }
+  rc = am_store_write(n.store, add ? trust_add_fn : trust_remove_fn, &c, &err);
+  am_node_close(&n);
+  if (rc) return am_cli_fail(rc, &err);
+  char key[AM_PUBKEY_TEXT_LEN + 1];
+  am_pubkey_to_text(c.tr.key, key);
+  if (add)
+    printf("%s %s%s%s%s\n", c.existed ? "Already trusted, renamed:" : "Trusted:", key,
+           c.tr.name[0] ? " (" : "", c.tr.name, c.tr.name[0] ? ")" : "");
+  else
+    printf("No longer trusted: %s (%llu announcement%s deleted)\n", key,
+           (unsigned long long)c.deleted, c.deleted == 1 ? "" : "s");
+  return EXIT_OK;
+}
+
+/* ---- node: this node's own description ------------------------------------------------ */
+
+typedef struct node_ctx {
+  const am_node *n;
+  const am_args *a;
+  int64_t now;
+  am_ann ann;
+  bool have, changed;
+  am_error *err;
+} node_ctx;
+
+static const struct { const char *opt; int field; } node_opts[] = {
+  {"city", AM_NODE_CITY}, {"country", AM_NODE_COUNTRY}, {"website", AM_NODE_WEBSITE},
+  {"contact", AM_NODE_CONTACT}, {"address", AM_NODE_ADDRESSES},
+};
+
+/* Publishes the node's description when it differs from the current one:
+ * name and kind from amicale.conf, the rest from options or as before. */
+static int node_fn(am_txn *t, void *arg) {
+  node_ctx *c = arg;
+  int rc;
+  if (c->have) am_ann_free(&c->ann);
+  c->have = c->changed = false;
+  am_ann cur;
+  bool have_cur = false;
+  am_slot s;
+  if (am_ann_slot_get(t, c->n->id.pk, AM_K_NODE, 0, &s) == 0 && s.state == AM_SLOT_LIVE) {
+    if ((rc = am_ann_load(t, s.id, &cur, c->err))) return rc;
+    have_cur = true;
+  }
+  am_ann_init(&c->ann, AM_K_NODE);
+  c->have = true;
+  for (size_t i = 0; have_cur && i < sizeof node_opts / sizeof *node_opts; i++) {
+    am_buf v = {0};
+    rc = am_ann_format(&cur, (uint32_t)node_opts[i].field, &v);
+    if (!rc) rc = am_ann_set(&c->ann, (uint32_t)node_opts[i].field, v.data ? v.data : "", c->err);
+    am_buf_free(&v);
+    if (rc) goto out;
+  }
+  if ((rc = am_ann_set(&c->ann, AM_NODE_NAME, c->n->conf.name, c->err))) goto out;
+  c->ann.body[AM_NODE_KIND] = (am_aval){.set = true, .u = (uint64_t)c->n->conf.kind};
+  for (size_t i = 0; c->a && i < sizeof node_opts / sizeof *node_opts; i++) {
+    const char *v = am_args_get(c->a, node_opts[i].opt);
+    if (!v) continue;
+    if ((rc = am_ann_set(&c->ann, (uint32_t)node_opts[i].field, v, c->err))) {
+      /* A bad value is invalid data (exit 4), as for events and members. */
+      am_error_prefix(c->err, "--%s: ", node_opts[i].opt);
+      goto out;
+    }
+  }
+  if (have_cur && am_ann_same_content(&cur, &c->ann)) {
+    am_ann_free(&c->ann);
+    c->ann = cur;
+    have_cur = false;
+    goto out;
+  }
+  rc = am_ann_publish(t, &c->ann, c->now, NULL, c->err);
+  c->changed = rc == 0;
+out:
+  if (have_cur) am_ann_free(&cur);
+  return rc;
+}
+
+int am_node_announce(am_node *n, am_error *err) {
+  node_ctx c = {.n = n, .now = am_now(), .err = err};
+  int rc = am_store_write(n->store, node_fn, &c, err);
+  if (c.have) am_ann_free(&c.ann);
+  return rc;
+}
+
+int cmd_node(int argc, char **argv) {
+  static const am_opt spec[] = {{"city", true}, {"country", true}, {"website", true},
+                                {"contact", true}, {"address", true}, {"json", false}, {NULL, false}};
+  if (argc < 1 || !strcmp(argv[0], "--help") || !strcmp(argv[0], "help")) {
+    printf("usage: amicale node COMMAND\n\n"
+           "  show [--json]        what this node announces about itself\n"
+           "  edit [--city C] [--country C] [--website URL] [--contact EMAIL] [--address HOST:PORT]\n"
+           "                       change it (name and kind come from amicale.conf) and\n"
+           "                       announce the new version\n");
+    return argc < 1 ? EXIT_USAGE : EXIT_OK;
+  }
+  const char *sub = argv[0];
+  argc--, argv++;
+  bool edit = !strcmp(sub, "edit");
+  if (!edit && strcmp(sub, "show"))
+    return am_cli_usage("unknown command 'node %s' (see amicale node --help)", sub);
+  am_args a;
+  am_node n;
+  int rc = am_args_parse(argc, argv, spec, &a);
+  if (rc) return rc;
+  if (a.npos) return am_cli_usage("node %s takes options only", sub);
+  if (!edit && a.nopts > (a.json ? 1 : 0)) return am_cli_usage("node show takes no field options (see node edit)");
+  /* show also (re)announces: after a hand edit of amicale.conf the name
+   * changed, and the description must follow. */
+  if ((rc = am_cli_open(&a, &n, AM_NODE_STORE))) return rc;
+  am_error err = {0};
+  node_ctx c = {.n = &n, .a = edit ? &a : NULL, .now = am_now(), .err = &err};
+  rc = am_store_write(n.store, node_fn, &c, &err);
+  if (rc) {
+    rc = am_cli_fail(rc, &err);
+  } else if (a.json) {
+    rc = am_print_json(stdout, am_ann_to_json(&c.ann));
+  } else {
+    const am_kind_desc *kd = &am_ann_kinds[AM_K_NODE];
+    if (edit) printf("%s\n", c.changed ? "Node description announced (new version)." : "Nothing changed.");
+    for (uint32_t f = 0; f < kd->nfields; f++) {
+      am_buf v = {0};
+      am_ann_format(&c.ann, f, &v);
+      printf("  %-20s %s\n", kd->fields[f].label, v.data ? v.data : "");
+      am_buf_free(&v);
+    }
+    printf("  %-20s %llu\n", "Version", (unsigned long long)c.ann.version);
+    rc = EXIT_OK;
+  }
+  if (c.have) am_ann_free(&c.ann);
+  am_node_close(&n);
+  return rc;
+}
