@@ -16,8 +16,8 @@
 #include "crypto/sign.h"
 #include "proto/text.h"
 #include "store/announcements.h"
+#include "store/ingest.h"
 
-#define IMPORT_BATCH 1000
 
 /* ---- files ---------------------------------------------------------------- */
 
@@ -221,53 +221,22 @@ static int ann_verify(int argc, char **argv) {
 
 typedef struct import_ctx {
   const char *path;
-  const uint8_t *p;
-  size_t len, off, next; /* this batch starts at off; next = where it ended */
-  int64_t now;
-  size_t accepted, duplicate, rejected, rej_by[AM_REJ__COUNT];
-  bool bad_frame;
-  am_buf report; /* this batch's messages, printed after it commits */
-  am_error frame_err;
+  int bad_reason; /* of the last refusal (the unreadable end, if any) */
 } import_ctx;
 
-static int import_fn(am_txn *t, void *arg) {
+/* Verdicts arrive in file order, each batch after it committed. */
+static int import_report(size_t offset, size_t len, const am_ingest *r, const char *msg,
+                         void *arg) {
   import_ctx *c = arg;
-  size_t off = c->off, k = 0;
-  size_t acc = 0, dup = 0, rej = 0, by[AM_REJ__COUNT] = {0};
-  c->report.len = 0;
-  c->bad_frame = false;
-  int rc = am_ann_prune(t, c->now, NULL, NULL);
-  if (rc) return rc;
-  while (off < c->len && k < IMPORT_BATCH) {
-    size_t used;
-    int reason;
-    if (am_ann_frame(c->p + off, c->len - off, &used, &reason)) {
-      am_fail(&c->frame_err, AM_EINVAL, "%s: byte %zu: %s", c->path, off,
-              reason == AM_REJ_TOO_LARGE ? "an announcement declares more than 64 KiB: not a file of announcements past this point"
-                                         : "not an announcement (or cut short): the rest of the file is not read");
-      c->bad_frame = true;
-      break;
-    }
-    am_ingest r;
-    am_error err = {0};
-    if ((rc = am_ann_ingest(t, c->p + off, used, c->now, &r, &err))) return rc;
-    if (r.reason) {
-      rej++;
-      by[r.reason]++;
-      am_buf_printf(&c->report, "%s: byte %zu: rejected (%s): %s\n", c->path, off,
-                    am_reject_name(r.reason), err.msg);
-    } else if (r.duplicate) {
-      dup++;
-    } else {
-      acc++;
-    }
-    off += used;
-    k++;
-  }
-  c->next = off;
-  c->accepted += acc, c->duplicate += dup, c->rejected += rej;
-  for (int i = 0; i < AM_REJ__COUNT; i++) c->rej_by[i] += by[i];
+  (void)len;
+  if (r->reason == AM_REJ_NONE) return 0;
+  fprintf(stderr, "%s: byte %zu: rejected (%s): %s\n", c->path, offset, am_reject_name(r->reason), msg);
+  c->bad_reason = r->reason;
   return 0;
+}
+
+static int prune_fn(am_txn *t, void *arg) {
+  return am_ann_prune(t, *(int64_t *)arg, NULL, NULL);
 }
 
 static int ann_import(int argc, char **argv) {
@@ -281,43 +250,37 @@ static int ann_import(int argc, char **argv) {
   mapped m;
   if ((rc = map_file(a.pos[0], &m, &err))) return am_cli_fail(rc, &err);
   if ((rc = am_cli_open(&a, &n, AM_NODE_STORE))) { unmap_file(&m); return rc; }
-  import_ctx c = {.path = a.pos[0], .p = m.p, .len = m.len, .now = am_now()};
-  while (c.off < c.len && !rc) {
-    size_t acc = c.accepted, dup = c.duplicate, rej = c.rejected, by[AM_REJ__COUNT];
-    memcpy(by, c.rej_by, sizeof by);
-    rc = am_store_write(n.store, import_fn, &c, &err);
-    if (rc) {
-      /* Nothing of this batch was written: undo its counts. */
-      c.accepted = acc, c.duplicate = dup, c.rejected = rej;
-      memcpy(c.rej_by, by, sizeof by);
-      break;
-    }
-    if (c.report.len) fwrite(c.report.data, 1, c.report.len, stderr);
-    if (c.bad_frame) break;
-    c.off = c.next;
-  }
-  am_buf_free(&c.report);
+  int64_t now = am_now();
+  /* Signatures are checked on a second core while the store applies. */
+  long cores = sysconf(_SC_NPROCESSORS_ONLN);
+  am_ingest_opts o = {.now = now, .threads = cores >= 2 ? 2 : 1};
+  am_ingest_totals tot = {0};
+  import_ctx c = {.path = a.pos[0]};
+  rc = am_store_write(n.store, prune_fn, &now, &err);
+  if (!rc && m.len)
+    rc = am_ann_ingest_buffer(n.store, m.p, m.len, &o, import_report, &c, &tot, &err);
   unmap_file(&m);
   am_node_close(&n);
   if (rc) return am_cli_fail(rc, &err);
-  size_t total = c.accepted + c.duplicate + c.rejected;
+  size_t total = tot.seen - (tot.unread ? 1 : 0);
+  size_t refused = tot.refused - (tot.unread ? 1 : 0);
   if (a.json) {
     json_t *by = json_object();
-    for (int i = 1; i < AM_REJ__COUNT; i++)
-      if (c.rej_by[i]) json_object_set_new(by, am_reject_name(i), json_integer((json_int_t)c.rej_by[i]));
+    for (int i = 1; i < AM_REJ__COUNT; i++) {
+      size_t k = tot.by_reason[i] - (tot.unread && i == c.bad_reason ? 1 : 0);
+      if (k) json_object_set_new(by, am_reject_name(i), json_integer((json_int_t)k));
+    }
     rc = am_print_json(stdout, json_pack("{s:I, s:I, s:I, s:I, s:o, s:b}", "announcements", (json_int_t)total,
-                                         "accepted", (json_int_t)c.accepted, "already_held",
-                                         (json_int_t)c.duplicate, "rejected", (json_int_t)c.rejected,
-                                         "rejected_by_reason", by, "complete", !c.bad_frame));
+                                         "accepted", (json_int_t)tot.applied, "already_held",
+                                         (json_int_t)tot.duplicate, "rejected", (json_int_t)refused,
+                                         "rejected_by_reason", by, "complete", tot.unread == 0));
   } else {
     printf("%zu announcement%s: %zu accepted, %zu already held, %zu rejected\n", total,
-           total == 1 ? "" : "s", c.accepted, c.duplicate, c.rejected);
+           total == 1 ? "" : "s", tot.applied, tot.duplicate, refused);
     rc = EXIT_OK;
   }
-  if (c.bad_frame) {
-    fprintf(stderr, "amicale: %s\n", c.frame_err.msg);
-    return EXIT_INVALID;
-  }
+  /* The report said where the file stops being announcements. */
+  if (tot.unread) return EXIT_INVALID;
   return rc;
 }
 
@@ -563,6 +526,25 @@ int cmd_trust(int argc, char **argv) {
   }
   const char *sub = argv[0];
   argc--, argv++;
+  /* A key is base64url: one in 64 starts with '-' and would read as an
+   * option. An argument that is a whole key (and not the value of --name
+   * or --dir) is the KEY operand, moved after a "--". */
+  static char *moved[AM_ARGS_MAX + 2];
+  for (int i = 0; i < argc && argc < AM_ARGS_MAX && strcmp(argv[i], "--"); i++) {
+    uint8_t k[AM_ANN_KEY_BYTES];
+    am_error kerr = {0};
+    if (argv[i][0] != '-' || strlen(argv[i]) != AM_PUBKEY_TEXT_LEN ||
+        (i > 0 && (!strcmp(argv[i - 1], "--name") || !strcmp(argv[i - 1], "--dir"))) ||
+        am_pubkey_from_text(argv[i], k, &kerr))
+      continue;
+    int m = 0;
+    for (int x = 0; x < argc; x++)
+      if (x != i) moved[m++] = argv[x];
+    moved[m++] = "--";
+    moved[m++] = argv[i];
+    argv = moved, argc = m;
+    break;
+  }
   am_args a;
   am_node n;
   int rc = am_args_parse(argc, argv, spec, &a);

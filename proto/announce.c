@@ -188,12 +188,21 @@ static int check_text(const am_afield *fd, const char *s, size_t n,
   if (n == 0) return am_fail(err, AM_EINVAL, "is empty (absent values are nil)");
   if (n > fd->max_len)
     return am_fail(err, AM_EINVAL, "is longer than %u bytes", (unsigned)fd->max_len);
-  if (!am_utf8_valid(s, n)) return am_fail(err, AM_EINVAL, "is not valid UTF-8");
+  /* One pass for the ASCII controls; the UTF-8 walk and the C1 controls
+   * (U+0080-U+009F, written c2 80..c2 9f) only for text that has non-ASCII
+   * bytes. Most text does not: decoding is on the ingest path. */
+  bool ascii = true;
   for (size_t i = 0; i < n; i++) {
     unsigned char c = (unsigned char)s[i];
-    if ((c < 0x20 && !(c == '\n' && (fd->flags & AM_AF_MULTILINE))) || c == 0x7f ||
-        (c == 0xc2 && i + 1 < n && (unsigned char)s[i + 1] < 0xa0))
+    if (c >= 0x80) ascii = false;
+    else if ((c < 0x20 && !(c == '\n' && (fd->flags & AM_AF_MULTILINE))) || c == 0x7f)
       return am_fail(err, AM_EINVAL, "contains a control character (byte %zu)", i);
+  }
+  if (!ascii) {
+    if (!am_utf8_valid(s, n)) return am_fail(err, AM_EINVAL, "is not valid UTF-8");
+    for (size_t i = 0; i + 1 < n; i++)
+      if ((unsigned char)s[i] == 0xc2 && (unsigned char)s[i + 1] < 0xa0)
+        return am_fail(err, AM_EINVAL, "contains a control character (byte %zu)", i);
   }
   if (fd->flags & AM_AF_URL) {
     if (!(n > 7 && strncmp(s, "http://", 7) == 0) &&
