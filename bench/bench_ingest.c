@@ -400,7 +400,7 @@ static int trust_fn(am_txn *t, void *arg) {
 }
 
 static took ingest(const char *file, const char *dir, const corpus *c, size_t batch,
-                     unsigned threads, int64_t now) {
+                   unsigned threads, int64_t now) {
   am_store *s;
   am_error err = {0};
   am_store_opts so = {.create = true};
@@ -462,7 +462,6 @@ static double open_only(const char *file, const corpus *c, unsigned threads) {
   double dt = now_s() - t0;
   free(in);
   free(buf);
-  (void)c;
   return dt;
 }
 

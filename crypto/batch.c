@@ -92,9 +92,13 @@ static void *worker(void *arg) {
 int am_opener_new(am_opener **out, unsigned threads) {
   am_opener *o = calloc(1, sizeof *o);
   if (!o) return AM_ENOMEM;
-  if (pthread_mutex_init(&o->mu, NULL)) goto fail_mu;
-  if (pthread_cond_init(&o->work, NULL)) goto fail_work;
-  if (pthread_cond_init(&o->idle, NULL)) goto fail_idle;
+  /* How many of mu, work, idle were initialised, for the exit path. */
+  int ready = 0;
+  if (pthread_mutex_init(&o->mu, NULL)) goto fail;
+  ready++;
+  if (pthread_cond_init(&o->work, NULL)) goto fail;
+  ready++;
+  if (pthread_cond_init(&o->idle, NULL)) goto fail;
   if (threads == 0) threads = 1;
   if (threads > AM_OPENER_MAX_THREADS) threads = AM_OPENER_MAX_THREADS;
   /* Workers block every signal (they inherit this mask): signals are for
@@ -109,11 +113,9 @@ int am_opener_new(am_opener **out, unsigned threads) {
   pthread_sigmask(SIG_SETMASK, &old, NULL);
   *out = o;
   return 0;
-fail_idle:
-  pthread_cond_destroy(&o->work);
-fail_work:
-  pthread_mutex_destroy(&o->mu);
-fail_mu:
+fail:
+  if (ready > 1) pthread_cond_destroy(&o->work);
+  if (ready > 0) pthread_mutex_destroy(&o->mu);
   free(o);
   return AM_ENOMEM;
 }
