@@ -193,6 +193,12 @@ static int ann_verify(int argc, char **argv) {
   am_ann ann;
   int reason = AM_REJ_NONE;
   rc = am_ann_open(m.p ? m.p : (const uint8_t *)"", m.len, &ann, &reason, &err);
+  size_t used;
+  int r2;
+  if (rc == AM_EINVAL && reason == AM_REJ_MALFORMED && m.len &&
+      am_ann_frame(m.p, m.len, &used, &r2) == 0 && used < m.len)
+    am_fail(&err, AM_EINVAL, "the file holds more than one announcement (the first is %zu of its %zu "
+            "bytes): use `amicale announcement import` for files of several", used, m.len);
   unmap_file(&m);
   if (rc == AM_ENOMEM) return am_cli_fail(rc, &err);
   char key[AM_PUBKEY_TEXT_LEN + 1], hex[65];
@@ -293,6 +299,7 @@ typedef struct each_ctx {
   bool has_origin;
   uint8_t origin[AM_ANN_KEY_BYTES];
   uint64_t since;
+  int64_t now; /* export leaves out what has expired */
   FILE *out;
   size_t count;
   json_t *arr;
@@ -302,15 +309,15 @@ typedef struct each_ctx {
 static int export_one(am_txn *t, const uint8_t *id, const uint8_t *env, size_t len, void *arg) {
   each_ctx *c = arg;
   (void)t, (void)id;
-  if (c->kind >= 0 || c->has_origin) {
-    am_ann a;
-    int reason;
-    if (am_ann_decode(env, len, &a, &reason, c->err)) return AM_ECORRUPT;
-    bool keep = (c->kind < 0 || a.kind == c->kind) &&
-                (!c->has_origin || memcmp(a.origin, c->origin, AM_ANN_KEY_BYTES) == 0);
-    am_ann_free(&a);
-    if (!keep) return 0;
-  }
+  am_ann a;
+  int reason;
+  if (am_ann_decode(env, len, &a, &reason, c->err)) return AM_ECORRUPT;
+  /* What has expired is not passed on: the receiver would refuse it. */
+  bool keep = (c->kind < 0 || a.kind == c->kind) &&
+              (!c->has_origin || memcmp(a.origin, c->origin, AM_ANN_KEY_BYTES) == 0) &&
+              (!a.expires || c->now < 0 || a.expires > (uint64_t)c->now);
+  am_ann_free(&a);
+  if (!keep) return 0;
   if (fwrite(env, 1, len, c->out) != len) return am_fail(c->err, AM_EIO, "cannot write: %s", strerror(errno));
   c->count++;
   return 0;
@@ -339,7 +346,7 @@ static int ann_export(int argc, char **argv) {
   if (rc) return rc;
   if (a.npos) return am_cli_usage("usage: amicale announcement export [--output FILE] [--origin KEY [--since VERSION]] [--kind K]");
   am_error err = {0};
-  each_ctx c = {.a = &a, .err = &err};
+  each_ctx c = {.a = &a, .now = am_now(), .err = &err};
   if ((rc = parse_kind_opt(&a, &c.kind))) return rc;
   const char *origin = am_args_get(&a, "origin");
   if (origin) {
@@ -480,6 +487,7 @@ int cmd_announcement(int argc, char **argv) {
 
 typedef struct trust_ctx {
   am_trust tr;
+  bool has_name; /* --name given */
   bool existed;
   uint64_t deleted;
   const am_args *a;
@@ -490,6 +498,10 @@ typedef struct trust_ctx {
 
 static int trust_add_fn(am_txn *t, void *arg) {
   trust_ctx *c = arg;
+  /* Adding a trusted key again without --name keeps its name. */
+  am_trust old;
+  if (!c->has_name && am_trust_get(t, c->tr.key, &old) == 0)
+    memcpy(c->tr.name, old.name, sizeof c->tr.name);
   return am_trust_add(t, &c->tr, &c->existed, c->err);
 }
 
@@ -576,6 +588,7 @@ int cmd_trust(int argc, char **argv) {
     }
     snprintf(c.tr.name, sizeof c.tr.name, "%s", clean);
     free(clean);
+    c.has_name = true;
   }
   c.tr.added = am_now();
   if ((rc = am_cli_open(&a, &n, AM_NODE_STORE))) return rc;
@@ -589,7 +602,7 @@ int cmd_trust(int argc, char **argv) {
   char key[AM_PUBKEY_TEXT_LEN + 1];
   am_pubkey_to_text(c.tr.key, key);
   if (add)
-    printf("%s %s%s%s%s\n", c.existed ? "Already trusted, renamed:" : "Trusted:", key,
+    printf("%s %s%s%s%s\n", !c.existed ? "Trusted:" : c.has_name ? "Already trusted, renamed:" : "Already trusted:", key,
            c.tr.name[0] ? " (" : "", c.tr.name, c.tr.name[0] ? ")" : "");
   else
     printf("No longer trusted: %s (%llu announcement%s deleted)\n", key,
@@ -641,7 +654,14 @@ static int node_fn(am_txn *t, void *arg) {
   for (size_t i = 0; c->a && i < sizeof node_opts / sizeof *node_opts; i++) {
     const char *v = am_args_get(c->a, node_opts[i].opt);
     if (!v) continue;
-    if ((rc = am_ann_set(&c->ann, (uint32_t)node_opts[i].field, v, c->err))) {
+    /* --address may repeat: the values add up (a list, as event --tag). */
+    am_buf all = {0};
+    for (int k = 0; node_opts[i].field == AM_NODE_ADDRESSES && k < c->a->nopts; k++)
+      if (!strcmp(c->a->opts[k].name, "address") && *c->a->opts[k].value)
+        am_buf_printf(&all, "%s%s", all.len ? "; " : "", c->a->opts[k].value);
+    rc = am_ann_set(&c->ann, (uint32_t)node_opts[i].field, all.len ? all.data : v, c->err);
+    am_buf_free(&all);
+    if (rc) {
       /* A bad value is invalid data (exit 4), as for events and members. */
       am_error_prefix(c->err, "--%s: ", node_opts[i].opt);
       goto out;

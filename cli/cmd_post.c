@@ -336,12 +336,16 @@ static int resolve(am_txn *t, const am_node *n, const post_kind *pk, const char 
     am_slot s;
     uint64_t obj = strtoull(ref, NULL, 10);
     rc = am_ann_slot_get(t, n->id.pk, pk->kind, obj, &s);
-    if (rc == AM_ENOTFOUND || (rc == 0 && s.state != AM_SLOT_LIVE))
+    /* A received one's id prefix can be all decimal digits too (one listed
+     * ref in 280): a number this node never gave is then such a prefix. */
+    if (rc == AM_ENOTFOUND && len >= 8) digits = false;
+    else if (rc == AM_ENOTFOUND || (rc == 0 && s.state != AM_SLOT_LIVE))
       return am_fail(err, AM_ENOTFOUND, "this node has no current %s %s%s", pk->noun, ref,
                      rc == 0 ? (s.state == AM_SLOT_RETRACTED ? " (it was withdrawn)" : " (it has expired)") : "");
-    if (rc) return am_fail(err, rc, "the store is damaged");
-    memcpy(id, s.id, sizeof id);
-  } else if ((rc = am_ann_find(t, ref, id, err))) {
+    else if (rc) return am_fail(err, rc, "the store is damaged");
+    else memcpy(id, s.id, sizeof id);
+  }
+  if (!digits && (rc = am_ann_find(t, ref, id, err))) {
     if (rc == AM_EINVAL) rc = AM_EUSAGE;
     return rc;
   }
@@ -604,7 +608,8 @@ static int list_fn(am_txn *t, void *arg) {
   list_ctx *c = arg;
   int rc = am_ann_each_kind(t, c->pk->kind, collect, c);
   if (rc) return rc;
-  qsort(c->v, c->len, sizeof *c->v, c->pk->kind == AM_K_EVENT ? by_start : newest_first);
+  /* c->v is NULL when nothing matched: qsort must not see it. */
+  if (c->len > 1) qsort(c->v, c->len, sizeof *c->v, c->pk->kind == AM_K_EVENT ? by_start : newest_first);
   if (c->args->json) {
     json_t *arr = json_array();
     for (size_t i = 0; arr && i < c->len; i++) json_array_append_new(arr, post_json(t, c->n, &c->v[i]));

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "proto/member_json.h" /* am_time_format */
@@ -785,6 +786,17 @@ int am_ann_set(am_ann *a, uint32_t f, const char *value, am_error *err) {
         eq = (c == '-' ? '_' : c) == fd->names[k][i];
       }
       if (eq) break;
+    }
+    /* The French words alumni managers use for contracts. */
+    static const struct { const char *word, *name; } alias[] = {
+      {"stage", "internship"}, {"alternance", "work_study"}, {"apprentissage", "work_study"},
+      {"mission", "freelance"}, {"independant", "freelance"}, {"benevolat", "volunteer"},
+      {"teletravail", "remote"}, {"presentiel", "on_site"}, {"hybride", "hybrid"},
+    };
+    for (size_t i = 0; !fd->names[k] && i < sizeof alias / sizeof *alias; i++) {
+      if (strlen(alias[i].word) != n || strncasecmp(alias[i].word, value, n)) continue;
+      for (uint32_t j = 0; fd->names[j]; j++)
+        if (!strcmp(fd->names[j], alias[i].name)) { k = j; break; }
     }
     if (!fd->names[k]) {
       am_buf all = {0};

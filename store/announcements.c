@@ -176,7 +176,9 @@ static int trust_decode(const MDB_val *k, const MDB_val *v, am_trust *out) {
       o.via.array.ptr[0].type == MSGPACK_OBJECT_STR &&
       o.via.array.ptr[0].via.str.size <= AM_TRUST_NAME_MAX &&
       o.via.array.ptr[1].type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
-    memcpy(out->name, o.via.array.ptr[0].via.str.ptr, o.via.array.ptr[0].via.str.size);
+    /* An empty name has no bytes (and msgpack-c may give no pointer). */
+    if (o.via.array.ptr[0].via.str.size)
+      memcpy(out->name, o.via.array.ptr[0].via.str.ptr, o.via.array.ptr[0].via.str.size);
     out->added = (int64_t)o.via.array.ptr[1].via.u64;
     rc = 0;
   }
@@ -319,9 +321,14 @@ int am_ann_apply(am_txn *t, const am_ann *a, const uint8_t *p, size_t len,
   }
   if (a->expires && now >= 0 && a->expires <= (uint64_t)now)
     return reject(r, AM_REJ_EXPIRED, err, "expired before it arrived");
-  if (!am_trusted(t, a->origin))
-    return reject(r, AM_REJ_UNKNOWN_ORIGIN, err,
-                  "its origin is not in this node's trust list (amicale trust add KEY)");
+  if (!am_trusted(t, a->origin)) {
+    char key[AM_PUBKEY_TEXT_LEN + 1];
+    am_pubkey_to_text(a->origin, key);
+    r->reason = AM_REJ_UNKNOWN_ORIGIN;
+    am_fail(err, AM_EINVAL, "its origin %s is not in this node's trust list (amicale trust add %s)",
+            key, key);
+    return 0;
+  }
 
   bool retraction = a->kind == AM_K_RETRACTION;
   int target = retraction ? (int)a->body[AM_RET_KIND].u : a->kind;

@@ -21,6 +21,10 @@
 #   expect_match NAME REGEX ACTUAL   (bash =~, extended regex)
 #   expect_true NAME CMD...      CMD exits 0 (its output is discarded)
 #   expect_files_equal NAME A B  byte-identical files (shows a diff if not)
+#   store_snapshot DIR           remembers node DIR's store: every table
+#                                (mdb_dump -a, in $T/snapN.dump) and the data
+#                                file itself (N counts snapshots: $STORE_SNAP)
+#   store_unchanged DIR WHAT     node DIR's store is as at the last snapshot
 # Known bugs in layers this suite may not fix (store/, proto/):
 #   known_bug "layer/file.c: what is wrong"   before the assertions that show
 #   it; a failing assertion is then reported with that note. The assertion
@@ -206,6 +210,20 @@ _summary() {
     for n in "${_failed_names[@]}"; do echo "  - $n"; done
   fi
   echo "$_passes passed, $_failures failed"
+}
+
+STORE_SNAP=0
+store_snapshot() {
+  STORE_SNAP=$((STORE_SNAP + 1))
+  mdb_dump -a "$1/store" >"$T/snap$STORE_SNAP.dump" 2>&1
+  cp "$1/store/data.mdb" "$T/snap$STORE_SNAP.mdb"
+}
+store_unchanged() {
+  mdb_dump -a "$1/store" >"$T/now.dump" 2>&1
+  expect_files_equal "$2: mdb_dump -a identical" "$T/snap$STORE_SNAP.dump" "$T/now.dump"
+  if cmp -s "$T/snap$STORE_SNAP.mdb" "$1/store/data.mdb"; then _pass; else
+    _fail "$2: data.mdb byte-identical" "data.mdb changed"
+  fi
 }
 
 finish() {
