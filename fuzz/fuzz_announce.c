@@ -217,6 +217,7 @@ static void check_ingest(am_txn *t, const am_ann *a, const uint8_t *p, size_t le
     ASSERT(r->applied != r->duplicate);
     break;
   case AM_REJ_UNKNOWN_ORIGIN: case AM_REJ_STALE: case AM_REJ_EXPIRED: case AM_REJ_FUTURE:
+  case AM_REJ_CONFLICT:
     ASSERT(!r->applied && !r->duplicate);
     break;
   default:
