@@ -368,9 +368,13 @@ static int ann_export(int argc, char **argv) {
     snprintf(tmp, sizeof tmp, "%s.XXXXXX", path);
     int fd = mkstemp(tmp);
     if (fd < 0 || !(c.out = fdopen(fd, "wb"))) {
-      if (fd >= 0) close(fd);
+      int e = errno;
+      if (fd >= 0) {
+        close(fd);
+        unlink(tmp);
+      }
       am_node_close(&n);
-      return am_cli_fail(am_fail(&err, AM_EIO, "cannot create %s: %s", path, strerror(errno)), &err);
+      return am_cli_fail(am_fail(&err, AM_EIO, "cannot create %s: %s", path, strerror(e)), &err);
     }
   } else {
     c.out = stdout;
@@ -395,8 +399,11 @@ static int list_one(am_txn *t, const uint8_t *id, const uint8_t *env, size_t len
   int reason;
   if (am_ann_decode(env, len, &a, &reason, c->err)) return AM_ECORRUPT;
   memcpy(a.id, id, AM_ANN_ID_BYTES);
+  /* Expired events and jobs are no longer offered, even before a write
+   * prunes them. */
   if ((c->kind >= 0 && a.kind != c->kind) ||
-      (c->has_origin && memcmp(a.origin, c->origin, AM_ANN_KEY_BYTES))) {
+      (c->has_origin && memcmp(a.origin, c->origin, AM_ANN_KEY_BYTES)) ||
+      (a.expires && c->now >= 0 && a.expires <= (uint64_t)c->now)) {
     am_ann_free(&a);
     return 0;
   }
@@ -445,7 +452,9 @@ static int ann_list(int argc, char **argv) {
   }
   size_t since = 0;
   if ((rc = am_args_size(&a, "since", 0, &since))) return rc;
+  if (since && !origin) return am_cli_usage("--since needs --origin (versions are counted per origin)");
   c.since = since;
+  c.now = am_now();
   if ((rc = am_cli_open(&a, &n, AM_NODE_STORE | AM_NODE_READ_ONLY | AM_NODE_KEY))) return rc;
   c.n = &n;
   if (a.json) c.arr = json_array();

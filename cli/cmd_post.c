@@ -58,7 +58,6 @@ static const am_opt *post_spec(const post_kind *pk) {
   }
   spec[k++] = (am_opt){"reason", true};
   spec[k++] = (am_opt){"json", false};
-  spec[k++] = (am_opt){"all", false};
   spec[k++] = (am_opt){"origin", true};
   spec[k] = (am_opt){NULL, false};
   return spec;
@@ -142,19 +141,33 @@ static void restore_zone(const char *saved) {
 }
 
 /* "2026-12-10 18:30" in zone tz, or anything am_time_parse takes. */
+/* n decimal digits at s, as a number; -1 when they are not all digits
+ * (sscanf's %d would take blanks and signs too). */
+static int digits_at(const char *s, int n) {
+  int v = 0;
+  for (int i = 0; i < n; i++) {
+    if (s[i] < '0' || s[i] > '9') return -1;
+    v = v * 10 + (s[i] - '0');
+  }
+  return v;
+}
+
 static int parse_local(const char *s, const char *tz, uint64_t *out) {
   if (am_time_parse(s, out) == 0) return 0;
-  int y, mo, d, h = 0, mi = 0, sec = 0, used = 0;
+  /* "YYYY-MM-DD", then optionally " HH:MM" or "THH:MM", then ":SS". */
   size_t n = strlen(s);
-  if (sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &used) != 3 || used != 10) return AM_EINVAL;
-  if (n > 10) {
-    int u2 = 0;
-    if ((s[10] != ' ' && s[10] != 'T') || sscanf(s + 11, "%2d:%2d%n", &h, &mi, &u2) != 2)
-      return AM_EINVAL;
-    const char *r = s + 11 + u2;
-    if (*r == ':' && sscanf(r + 1, "%2d", &sec) == 1) r += 3;
-    if (*r) return AM_EINVAL;
+  if ((n != 10 && n != 16 && n != 19) || s[4] != '-' || s[7] != '-') return AM_EINVAL;
+  int y = digits_at(s, 4), mo = digits_at(s + 5, 2), d = digits_at(s + 8, 2);
+  int h = 0, mi = 0, sec = 0;
+  if (n >= 16) {
+    if ((s[10] != ' ' && s[10] != 'T') || s[13] != ':') return AM_EINVAL;
+    h = digits_at(s + 11, 2), mi = digits_at(s + 14, 2);
   }
+  if (n == 19) {
+    if (s[16] != ':') return AM_EINVAL;
+    sec = digits_at(s + 17, 2);
+  }
+  if (y < 0 || mo < 0 || d < 0 || h < 0 || mi < 0 || sec < 0) return AM_EINVAL;
   if (!am_date_valid((uint32_t)(y * 10000 + mo * 100 + d)) || h > 23 || mi > 59 || sec > 59)
     return AM_EINVAL;
   char saved[256];
@@ -426,6 +439,7 @@ typedef struct post_ctx {
   int64_t now;
   am_ann a;
   bool have;
+  bool unchanged; /* edit: the options changed nothing */
   am_ann ret; /* withdraw: the retraction published, for --json */
   bool have_ret;
   json_t *json;
@@ -437,7 +451,7 @@ static int post_fn(am_txn *t, void *arg) {
   int rc;
   if (c->have) am_ann_free(&c->a);
   if (c->have_ret) am_ann_free(&c->ret);
-  c->have = c->have_ret = false;
+  c->have = c->have_ret = c->unchanged = false;
   if ((rc = am_ann_prune(t, c->now, NULL, c->err))) return rc;
   if (c->op == 'a') {
     am_ann_init(&c->a, c->pk->kind);
@@ -449,7 +463,21 @@ static int post_fn(am_txn *t, void *arg) {
   if ((rc = resolve(t, c->n, c->pk, c->ref, &c->a, true, c->err))) return rc;
   c->have = true;
   if (c->op == 'e') {
-    if ((rc = apply_options(c->pk, &c->a, c->args, false, c->now, c->err))) return rc;
+    /* A version is news to every node: none when nothing changed. The
+     * signed part (body and expiry; version and time are not set yet)
+     * before and after the options tells. */
+    am_buf before = {0}, after = {0};
+    rc = am_ann_encode_signed(&c->a, &before);
+    if (!rc) rc = apply_options(c->pk, &c->a, c->args, false, c->now, c->err);
+    if (!rc) rc = am_ann_encode_signed(&c->a, &after);
+    bool same = !rc && before.len == after.len && memcmp(before.data, after.data, before.len) == 0;
+    am_buf_free(&before);
+    am_buf_free(&after);
+    if (rc) return rc;
+    if (same) {
+      c->unchanged = true;
+      return 0;
+    }
     return am_ann_publish(t, &c->a, c->now, NULL, c->err);
   }
   if (c->op == 'c') {
@@ -491,7 +519,9 @@ static int post_change(const post_kind *pk, int argc, char **argv, int op) {
   if (op == 'a' && a.npos) return am_cli_usage("%s add takes options only, not '%s'", pk->noun, a.pos[0]);
   if (op != 'a' && a.npos != 1) return am_cli_usage("usage: amicale %s %s REF", pk->noun,
                                                      op == 'e' ? "edit" : op == 'c' ? "cancel" : pk->withdraw);
-  if (op == 'e' && a.nopts == (a.json ? 1 : 0))
+  int fields = 0;
+  for (int i = 0; i < a.nopts; i++) fields += opt_field(pk, a.opts[i].name) >= 0;
+  if (op == 'e' && !fields)
     return am_cli_usage("%s edit: nothing to change (give --field value options)", pk->noun);
   if ((rc = am_cli_open(&a, &n, AM_NODE_STORE))) return rc;
   am_error err = {0};
@@ -518,7 +548,13 @@ static int post_change(const post_kind *pk, int argc, char **argv, int op) {
     const char *noun = pk->kind == AM_K_EVENT ? "Event" : "Job offer";
     switch (op) {
     case 'a': printf("%s %llu published: %s\n", noun, (unsigned long long)c.a.object, c.a.body[0].s); break;
-    case 'e': printf("%s %llu updated (version %llu): %s\n", noun, (unsigned long long)c.a.object,
+    case 'e':
+      if (c.unchanged) {
+        printf("%s %llu unchanged (still version %llu): nothing to announce\n", noun,
+               (unsigned long long)c.a.object, (unsigned long long)c.a.version);
+        break;
+      }
+      printf("%s %llu updated (version %llu): %s\n", noun, (unsigned long long)c.a.object,
                      (unsigned long long)c.a.version, c.a.body[0].s); break;
     case 'c': printf("Event %llu cancelled: %s\n", (unsigned long long)c.a.object, c.a.body[0].s); break;
     default: printf("%s %llu withdrawn from the federation: %s\n", noun,

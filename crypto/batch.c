@@ -101,10 +101,18 @@ int am_opener_new(am_opener **out, unsigned threads) {
   if (pthread_cond_init(&o->idle, NULL)) goto fail;
   if (threads == 0) threads = 1;
   if (threads > AM_OPENER_MAX_THREADS) threads = AM_OPENER_MAX_THREADS;
-  /* Workers block every signal (they inherit this mask): signals are for
-   * the thread that owns the event loop or the command, not for these. */
+  /* Workers block the asynchronous signals (they inherit this mask):
+   * those are for the thread that owns the event loop or the command. The
+   * synchronous ones (SIGSEGV, SIGBUS, SIGFPE, SIGILL) stay deliverable: a
+   * fault in a worker must crash, and be reported, like anywhere else. */
   sigset_t all, old;
   sigfillset(&all);
+  sigdelset(&all, SIGSEGV);
+  sigdelset(&all, SIGBUS);
+  sigdelset(&all, SIGFPE);
+  sigdelset(&all, SIGILL);
+  sigdelset(&all, SIGTRAP);
+  sigdelset(&all, SIGABRT);
   pthread_sigmask(SIG_SETMASK, &all, &old);
   for (unsigned i = 0; i + 1 < threads; i++) {
     if (pthread_create(&o->tid[o->nworkers], NULL, worker, o)) break;

@@ -20,6 +20,10 @@
 
 static MDB_dbi db(am_txn *t, int which) { return am_store_db(t->store, which); }
 
+/* Loops below meet both our codes (-1..-10) and LMDB's (errno values and
+ * MDB_* codes below -30000) in one variable: only LMDB's get translated. */
+static bool is_am_code(int rc) { return rc < 0 && rc >= AM_EINTERNAL; }
+
 static int mdb_fail(am_txn *t, int rc, const char *what, am_error *err) {
   return am_store_mdb_error(t, rc, what, err);
 }
@@ -101,8 +105,13 @@ static int index_put(am_txn *t, const am_ann *a, const uint8_t *p, size_t len,
   memcpy(seq, a->origin, 32);
   am_be64(seq + 32, a->version);
   k = (MDB_val){SEQ_KEY, seq}, v = (MDB_val){AM_ANN_ID_BYTES, (void *)a->id};
-  if ((rc = mdb_put(t->txn, db(t, AM_DB_ANN_SEQ), &k, &v, 0)))
-    return mdb_fail(t, rc, "indexing an announcement", err);
+  /* version_free made sure the version is free: a key already there is
+   * an index out of step with the slots. */
+  rc = mdb_put(t->txn, db(t, AM_DB_ANN_SEQ), &k, &v, MDB_NOOVERWRITE);
+  if (rc == MDB_KEYEXIST)
+    return am_fail(err, AM_ECORRUPT, "the announcement index is damaged (version %llu taken twice)",
+                   (unsigned long long)a->version);
+  if (rc) return mdb_fail(t, rc, "indexing an announcement", err);
   kind[0] = a->kind;
   am_be64(kind + 1, a->created);
   memcpy(kind + 9, a->id, 32);
@@ -232,8 +241,8 @@ int am_trust_each(am_txn *t, int (*cb)(const am_trust *tr, void *arg), void *arg
   }
   mdb_cursor_close(c);
   if (stop) return stop; /* the callback's value, not an LMDB code */
-  if (rc == MDB_NOTFOUND) return 0;
-  return rc < 0 ? rc : mdb_fail(t, rc, "reading the trust list", err);
+  if (stop) return stop;
+  return rc == MDB_NOTFOUND ? 0 : mdb_fail(t, rc, "reading the trust list", err);
 }
 
 int am_trust_remove(am_txn *t, const uint8_t key[static AM_ANN_KEY_BYTES],
@@ -269,7 +278,7 @@ int am_trust_remove(am_txn *t, const uint8_t key[static AM_ANN_KEY_BYTES],
     }
   }
   mdb_cursor_close(c);
-  if (rc && rc != MDB_NOTFOUND) return rc < 0 ? rc : mdb_fail(t, rc, "forgetting an origin", err);
+  if (rc && rc != MDB_NOTFOUND) return is_am_code(rc) ? rc : mdb_fail(t, rc, "forgetting an origin", err);
   if (deleted) *deleted = n;
   return 0;
 }
@@ -347,10 +356,14 @@ int am_ann_apply(am_txn *t, const am_ann *a, const uint8_t *p, size_t len,
         return 0;
       }
       /* The same announcement after its content was dropped (expired, or
-       * its origin was untrusted for a while): store it again. */
+       * its origin was untrusted for a while): store it again, if its
+       * version was not taken meanwhile. */
+      if ((rc = version_free(t, a, NULL, r, err)) || r->reason) return rc;
       goto store;
     }
-    bool cur_ret = cur.state == AM_SLOT_RETRACTED;
+    /* From the kind, not the state: a retraction whose record was dropped
+     * (its origin untrusted for a while) still beats its own version. */
+    bool cur_ret = cur.ann_kind == AM_K_RETRACTION;
     bool wins;
     if (a->version != cur.version)
       wins = a->version > cur.version;
@@ -437,17 +450,54 @@ static int last_version(am_txn *t, const uint8_t *origin, uint64_t *out, am_erro
   if (rc == 0 && k.mv_size == SEQ_KEY && memcmp(k.mv_data, end, SEQ_KEY) == 0) {
     *out = am_get_be64(end + 32);
   } else {
-    rc = mdb_cursor_get(c, &k, &v, rc == 0 ? MDB_PREV : MDB_LAST);
+    if (rc == 0 || rc == MDB_NOTFOUND) rc = mdb_cursor_get(c, &k, &v, rc == 0 ? MDB_PREV : MDB_LAST);
     if (rc == 0 && k.mv_size == SEQ_KEY && memcmp(k.mv_data, origin, 32) == 0)
       *out = am_get_be64((const uint8_t *)k.mv_data + 32);
   }
   mdb_cursor_close(c);
-  return 0;
+  return rc == 0 || rc == MDB_NOTFOUND ? 0 : mdb_fail(t, rc, "reading the announcement index", err);
+}
+
+/* The highest object number of kind this node holds a slot for (0: none). */
+static int last_object(am_txn *t, const uint8_t *origin, int kind, uint64_t *out, am_error *err) {
+  MDB_cursor *c;
+  int rc = mdb_cursor_open(t->txn, db(t, AM_DB_ANN_SLOT), &c);
+  if (rc) return mdb_fail(t, rc, "reading the announcement index", err);
+  uint8_t end[SLOT_KEY];
+  slot_key(end, origin, kind, UINT64_MAX);
+  MDB_val k = {SLOT_KEY, end}, v;
+  *out = 0;
+  rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+  if (rc == 0 && k.mv_size == SLOT_KEY && memcmp(k.mv_data, end, SLOT_KEY) == 0) {
+    *out = UINT64_MAX;
+  } else {
+    if (rc == 0 || rc == MDB_NOTFOUND) rc = mdb_cursor_get(c, &k, &v, rc == 0 ? MDB_PREV : MDB_LAST);
+    if (rc == 0 && k.mv_size == SLOT_KEY && memcmp(k.mv_data, end, 33) == 0)
+      *out = am_get_be64((const uint8_t *)k.mv_data + 33);
+  }
+  mdb_cursor_close(c);
+  return rc == 0 || rc == MDB_NOTFOUND ? 0 : mdb_fail(t, rc, "reading the announcement index", err);
 }
 
 int am_ann_next_object(am_txn *t, int kind, uint64_t *object, am_error *err) {
-  return counter_next(t, kind == AM_K_JOB ? "ann_object_job" : "ann_object_event",
-                      AM_ANN_OBJECT_MAX, object, err);
+  const char *name = kind == AM_K_JOB ? "ann_object_job" : "ann_object_event";
+  int rc = counter_next(t, name, AM_ANN_OBJECT_MAX, object, err);
+  if (rc) return rc;
+  /* As for versions: a counter restored from an old backup must not hand
+   * out the number of an object this node still has a slot for. */
+  const am_identity *me = am_store_signer(t->store);
+  uint64_t held = 0;
+  if (me && (rc = last_object(t, me->pk, kind, &held, err))) return rc;
+  if (held >= *object) {
+    if (held >= AM_ANN_OBJECT_MAX) return am_fail(err, AM_ETOOBIG, "the %s counter is exhausted", name);
+    *object = held + 1;
+    uint8_t b[8];
+    am_be64(b, *object);
+    MDB_val k = {strlen(name), (void *)name}, v = {8, b};
+    if ((rc = mdb_put(t->txn, db(t, AM_DB_META), &k, &v, 0)))
+      return mdb_fail(t, rc, "writing a counter", err);
+  }
+  return 0;
 }
 
 int am_ann_publish(am_txn *t, am_ann *a, int64_t now, am_buf *env, am_error *err) {
@@ -533,8 +583,8 @@ static int each_range(am_txn *t, int which, const uint8_t *prefix, size_t plen,
    * be taken for an LMDB code. */
   if (stop) return stop;
   if (rc == MDB_NOTFOUND) return 0;
-  if (rc > 0) return am_store_mdb_error(t, rc, "reading announcements", NULL);
-  return rc;
+  if (is_am_code(rc)) return rc;
+  return am_store_mdb_error(t, rc, "reading announcements", NULL);
 }
 
 int am_ann_each_kind(am_txn *t, int kind, am_ann_cb cb, void *arg) {
@@ -566,8 +616,8 @@ int am_ann_each_since(am_txn *t, const uint8_t origin[static AM_ANN_KEY_BYTES],
   mdb_cursor_close(c);
   if (stop) return stop; /* as in each_range */
   if (rc == MDB_NOTFOUND) return 0;
-  if (rc > 0) return am_store_mdb_error(t, rc, "reading announcements", NULL);
-  return rc;
+  if (is_am_code(rc)) return rc;
+  return am_store_mdb_error(t, rc, "reading announcements", NULL);
 }
 
 int am_ann_count(am_txn *t, size_t *n) {
@@ -654,6 +704,14 @@ int am_ann_prune(am_txn *t, int64_t now, uint64_t *pruned, am_error *err) {
       am_ann_free(&a);
       am_slot s;
       if ((rc = slot_get_key(t, key, &s))) { rc = AM_ECORRUPT; break; }
+      if (memcmp(s.id, ids[i], AM_ANN_ID_BYTES) != 0) {
+        /* The slot holds another announcement: this expiry entry is out
+         * of step with it. Deleting what the slot points at would drop
+         * live content; refuse instead (and stop: the loop would meet
+         * the same entry again). */
+        rc = AM_ECORRUPT;
+        break;
+      }
       if ((rc = index_del(t, key, &s, err))) break;
       s.state = AM_SLOT_PRUNED;
       uint8_t val[SLOT_VAL];
@@ -709,6 +767,18 @@ static int profile_update(am_txn *t, uint64_t member_id, const am_member *m, boo
   return rc;
 }
 
+int am_profile_check(const am_member *m, am_error *err) {
+  am_ann a;
+  int rc = am_profile_from_member(&a, m);
+  if (rc == AM_ENOTFOUND) return 0;
+  if (rc) return am_fail(err, rc, "out of memory");
+  a.version = 1; /* the envelope fields are the publisher's: only the body is checked */
+  rc = am_ann_check(&a, err);
+  am_ann_free(&a);
+  if (rc) am_error_prefix(err, "this member's profile cannot be shared with the federation: ");
+  return rc;
+}
+
 int am_profile_sync(am_txn *t, uint64_t member_id, const am_member *m,
                     int64_t now, am_error *err) {
   return profile_update(t, member_id, m, false, now, NULL, err);
@@ -735,6 +805,15 @@ int am_profile_publish(am_txn *t, uint64_t member_id, bool publish, int64_t now,
     m.consent_federation = 0;
     rc = had ? am_members_put(t, &m, 0, err) : 0;
     if (changed) *changed = had;
+    /* A profile still out there without consent (published by a write
+     * that had no key to retract it with): retract it now. */
+    am_slot s;
+    const am_identity *me = am_store_signer(t->store);
+    if (!rc && !had && me && am_ann_slot_get(t, me->pk, AM_K_PROFILE, member_id, &s) == 0 &&
+        s.state == AM_SLOT_LIVE) {
+      rc = am_ann_retract(t, AM_K_PROFILE, member_id, "withdrawn by the alumni office", now, err);
+      if (!rc && changed) *changed = true;
+    }
   }
   am_member_free(&m);
   return rc;

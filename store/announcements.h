@@ -130,6 +130,10 @@ bool am_trusted(am_txn *t, const uint8_t key[static AM_ANN_KEY_BYTES]);
  * by store/members.c inside the member's transaction. */
 int am_profile_sync(am_txn *t, uint64_t member_id, const am_member *m,
                     int64_t now, am_error *err);
+/* Checks that the profile a consenting member's record would give passes
+ * the protocol's rules (AM_EINVAL saying which field does not), so that a
+ * member write can refuse before writing anything. 0 without consent. */
+int am_profile_check(const am_member *m, am_error *err);
 /* publish: issues the member's profile now if it is not current (the
  * member must have consented: AM_EINVAL otherwise). unpublish: withdraws
  * the member's federation consent, which retracts the profile. *changed

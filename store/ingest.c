@@ -158,7 +158,7 @@ static int report_batch(const batch *b, am_ingest_report report, void *arg,
 int am_ann_ingest_buffer(am_store *s, const uint8_t *p, size_t len,
                          const am_ingest_opts *opts, am_ingest_report report,
                          void *arg, am_ingest_totals *totals, am_error *err) {
-  am_ingest_opts o = opts ? *opts : (am_ingest_opts){.now = (int64_t)time(NULL)};
+  am_ingest_opts o = opts ? *opts : (am_ingest_opts){.now = am_now()};
   am_ingest_totals tot_local;
   am_ingest_totals *tot = totals ? totals : &tot_local;
   memset(tot, 0, sizeof *tot);

@@ -442,6 +442,8 @@ int am_members_put(am_txn *t, am_member *m, int flags, am_error *err) {
     return am_fail(err, AM_EINVAL, "member id %llu is too large (at most %llu)",
                    (unsigned long long)m->id, (unsigned long long)AM_MEMBER_ID_MAX);
   if ((rc = emails_available(t, m, err))) return rc;
+  /* Refused before anything is written (the profile is published last). */
+  if (am_store_signer(t->store) && (rc = am_profile_check(m, err))) return rc;
   int64_t now = am_now();
   bool append = false;
   if (m->id == 0) {

@@ -193,11 +193,18 @@ expect_status 4 "$AMICALE_BIN" event add --title X --start "2027-02-30 19:00"
 expect_err_contains "--start"
 expect_status 4 "$AMICALE_BIN" event add --title X --start "tomorrow"
 expect_err_contains "'tomorrow' is not a date and time"
+# Digits where digits are due: no one-digit seconds (read past the end of
+# the text once), no signs or blanks inside the numbers.
+for bad in "2027-01-15 19:00:5" "2027-01-15 -1:-5" "2027- 1-15 19:00" "2027-01-15 19:+5" "2027-01-15 19:00:-9"; do
+  expect_status 4 "$AMICALE_BIN" event add --title X --start "$bad"
+  expect_err_contains "is not a date and time"
+done
 expect_status 4 "$AMICALE_BIN" event add --title X --start "2027-01-15 19:00" --capacity lots
 expect_err_contains "--capacity"
 expect_status 4 "$AMICALE_BIN" event add --title X --start "2027-01-15 19:00" --online-url "not a url"
 expect_err_contains "--online-url"
 expect_status 2 "$AMICALE_BIN" event edit 1
+expect_status 2 "$AMICALE_BIN" event edit 1 --reason "not a field"
 expect_err_contains "nothing to change"
 expect_status 2 "$AMICALE_BIN" event edit --city Lyon
 expect_status 3 "$AMICALE_BIN" event edit 99 --city Lyon
@@ -566,5 +573,25 @@ if [ -n "$P" ]; then
   expect_status 3 "$AMICALE_BIN" --dir "$DG" job show "$P"
   expect_err_contains "$P is a profile, not a job"
 fi
+
+# ---- an edit that changes nothing announces nothing ------------------------------------------------------
+NC="$T/nochange"
+new_node "$NC" "No change"
+expect_status 0 "$AMICALE_BIN" --dir "$NC" event add --title "Gala" --start "2027-03-01 20:00" --timezone Europe/Paris --city Lyon --json
+v1=$(j .version)
+store_snapshot "$NC"
+expect_status 0 "$AMICALE_BIN" --dir "$NC" event edit 1 --title "Gala" --city Lyon --start "2027-03-01 20:00"
+expect_out_contains "unchanged (still version $v1)"
+store_unchanged "$NC" "an edit to the same values"
+expect_status 0 "$AMICALE_BIN" --dir "$NC" event edit 1 --city Paris --json
+expect_eq "a real change is a new version" "true" "$(j "(.version > $v1) and (.body.city == \"Paris\")")"
+
+# ---- expired announcements are no longer offered, even before a prune ------------------------------------
+expect_status 0 "$AMICALE_BIN" --dir "$NC" announcement list --kind event --json
+expect_eq "the event is listed before its end" 1 "$(j length)"
+AMICALE_NOW=$((NOW0 + 5 * 365 * 86400)) run "$AMICALE_BIN" --dir "$NC" announcement list --kind event --json
+expect_eq "announcement list leaves the expired event out" 0 "$(j length)"
+AMICALE_NOW=$((NOW0 + 5 * 365 * 86400)) run "$AMICALE_BIN" --dir "$NC" announcement export --kind event --output "$T/expired.ann"
+expect_eq "export leaves it out" 0 "$(stat -c %s "$T/expired.ann")"
 
 finish

@@ -998,6 +998,63 @@ static void test_version_conflict(void) {
   am_store_close(s);
 }
 
+/* Untrusting an origin drops its announcements but not what its slots
+ * know: a retraction still beats its own version after a re-trust, and a
+ * dropped announcement that comes back cannot take a version meanwhile
+ * used by another object (the since-version index would lose one). */
+static void test_untrust_keeps_slots(void) {
+  am_store *s = fresh(NULL);
+  REQUIRE(s);
+  trust(s, &other, "", NOW, NULL);
+  env r = ret(&other, AM_K_EVENT, 1, 12, NULL);
+  /* An event of the same object and version whose id is below the
+   * retraction's (rule 3 alone would let it win). */
+  env e = {0};
+  char title[32];
+  for (int i = 0;; i++) {
+    snprintf(title, sizeof title, "same version %d", i);
+    e = ev(&other, 1, 12, NOW, NOW + 86400, title);
+    if (memcmp(e.id, r.id, 32) < 0) break;
+    env_free(&e);
+  }
+  APPLIED(s, &r, NOW);
+  REFUSED(s, &e, NOW, AM_REJ_STALE);
+  uint64_t deleted = 0;
+  CHECK_INT(untrust(s, other.pk, &deleted), 0);
+  CHECK_INT(deleted, 1);
+  CHECK(!holds(s, &r));
+  trust(s, &other, "", NOW, NULL);
+  REFUSED(s, &e, NOW, AM_REJ_STALE);
+  /* The retraction itself is taken back. */
+  APPLIED(s, &r, NOW);
+  CHECK(holds(s, &r));
+
+  /* Event 2 at version 5, dropped by untrusting; meanwhile the origin's
+   * job 1 takes version 5 here; event 2 v5 coming back is a conflict. */
+  env e5 = ev(&other, 2, 5, NOW, NOW + 86400, "event five");
+  APPLIED(s, &e5, NOW);
+  CHECK_INT(untrust(s, other.pk, &deleted), 0);
+  trust(s, &other, "", NOW, NULL);
+  am_ann a;
+  job(&a, 1, 5, NOW, NOW + 86400);
+  env j5 = seal(&a, &other);
+  APPLIED(s, &j5, NOW);
+  snap before = take(s);
+  REFUSED(s, &e5, NOW, AM_REJ_CONFLICT);
+  snap after = take(s);
+  CHECK(same_snap(&before, &after));
+  /* Retracting the job leaves the index consistent: since 0 lists the
+   * retractions held, and nothing that is not held. */
+  env rj = ret(&other, AM_K_JOB, 1, 6, NULL);
+  APPLIED(s, &rj, NOW);
+  walk w;
+  CHECK_INT(walk_since(s, other.pk, 0, &w), 0);
+  CHECK(versions_are(&w, 1, V(6))); /* the retraction of event 1 went with the untrusting */
+  env *all[] = {&r, &e, &e5, &j5, &rj};
+  for (size_t i = 0; i < sizeof all / sizeof *all; i++) env_free(all[i]);
+  am_store_close(s);
+}
+
 /* ---- expiry ------------------------------------------------------------------ */
 
 static void test_prune(void) {
@@ -1477,6 +1534,17 @@ static int set_counter_fn(am_txn *t, void *arg) {
   return mdb_put(t->txn, am_store_db(t->store, AM_DB_META), &k, &v, 0) ? AM_EIO : 0;
 }
 
+typedef struct raw_put {
+  const char *key;
+  const uint8_t *v8;
+} raw_put;
+
+static int raw_put_fn(am_txn *t, void *arg) {
+  raw_put *r = arg;
+  MDB_val k = {strlen(r->key), (void *)r->key}, v = {8, (void *)r->v8};
+  return mdb_put(t->txn, am_store_db(t->store, AM_DB_META), &k, &v, 0) ? AM_EIO : 0;
+}
+
 static void test_own_versions(void) {
   char dir[256];
   am_store *s = fresh(dir);
@@ -1573,6 +1641,16 @@ static void test_own_versions(void) {
   CHECK_INT(a.version, 8);
   am_ann_free(&a);
   CHECK_INT(counter(s), 8);
+
+  /* The same for object numbers: a counter behind the objects this node
+   * has slots for does not hand out one of theirs. Events 1 and 2 are
+   * held (event 1 as a retraction); reset the counter to 0. */
+  {
+    static const char name[] = "ann_object_event";
+    uint8_t b[8] = {0};
+    am_store_write(s, raw_put_fn, &(raw_put){name, b}, NULL);
+    CHECK_INT(next_object(s, AM_K_EVENT), 3); /* above the held 2 (3 was handed out, never used) */
+  }
 
   /* No key, no publication. */
   am_store_set_signer(s, NULL);
@@ -1925,6 +2003,7 @@ int main(void) {
   RUN(test_retraction_ordering);
   RUN(test_tie_lowest_id);
   RUN(test_version_conflict);
+  RUN(test_untrust_keeps_slots);
   RUN(test_prune);
   RUN(test_prune_many);
   RUN(test_trust);
