@@ -299,12 +299,42 @@ typedef struct each_ctx {
   bool has_origin;
   uint8_t origin[AM_ANN_KEY_BYTES];
   uint64_t since;
-  int64_t now; /* export leaves out what has expired */
+  int64_t now; /* what has expired is left out */
+  am_ann_cb each; /* export_one or list_one */
   FILE *out;
   size_t count;
   json_t *arr;
   am_error *err;
 } each_ctx;
+
+/* Whether a held announcement is one the --kind/--origin options ask
+ * for. What has expired is left out even before a write prunes it: it is
+ * no longer offered (and a receiver would refuse it). */
+static bool selected(const each_ctx *c, const am_ann *a) {
+  return (c->kind < 0 || a->kind == c->kind) &&
+         (!c->has_origin || memcmp(a->origin, c->origin, AM_ANN_KEY_BYTES) == 0) &&
+         (!a->expires || c->now < 0 || a->expires > (uint64_t)c->now);
+}
+
+/* --kind, --origin and --since into c (shared by list and export). */
+static int parse_selection(const am_args *a, each_ctx *c, am_error *err) {
+  const char *k = am_args_get(a, "kind");
+  c->kind = -1;
+  if (k && (c->kind = am_ann_kind_parse(k)) < 0)
+    return am_cli_usage("--kind '%s' is not one of node, profile, event, job, retraction", k);
+  const char *origin = am_args_get(a, "origin");
+  if (origin) {
+    if (am_pubkey_from_text(origin, c->origin, err)) return am_cli_fail(AM_EUSAGE, err);
+    c->has_origin = true;
+  }
+  size_t since = 0;
+  int rc = am_args_size(a, "since", 0, &since);
+  if (rc) return rc;
+  if (since && !origin) return am_cli_usage("--since needs --origin (versions are counted per origin)");
+  c->since = since;
+  c->now = am_now();
+  return 0;
+}
 
 static int export_one(am_txn *t, const uint8_t *id, const uint8_t *env, size_t len, void *arg) {
   each_ctx *c = arg;
@@ -312,10 +342,7 @@ static int export_one(am_txn *t, const uint8_t *id, const uint8_t *env, size_t l
   am_ann a;
   int reason;
   if (am_ann_decode(env, len, &a, &reason, c->err)) return AM_ECORRUPT;
-  /* What has expired is not passed on: the receiver would refuse it. */
-  bool keep = (c->kind < 0 || a.kind == c->kind) &&
-              (!c->has_origin || memcmp(a.origin, c->origin, AM_ANN_KEY_BYTES) == 0) &&
-              (!a.expires || c->now < 0 || a.expires > (uint64_t)c->now);
+  bool keep = selected(c, &a);
   am_ann_free(&a);
   if (!keep) return 0;
   if (fwrite(env, 1, len, c->out) != len) return am_fail(c->err, AM_EIO, "cannot write: %s", strerror(errno));
@@ -323,18 +350,12 @@ static int export_one(am_txn *t, const uint8_t *id, const uint8_t *env, size_t l
   return 0;
 }
 
-static int export_fn(am_txn *t, void *arg) {
+/* The walk that serves the selection: by origin and version when an
+ * origin is given, else by kind. */
+static int walk_fn(am_txn *t, void *arg) {
   each_ctx *c = arg;
-  if (c->has_origin) return am_ann_each_since(t, c->origin, c->since, export_one, c);
-  return am_ann_each_kind(t, c->kind, export_one, c);
-}
-
-static int parse_kind_opt(const am_args *a, int *kind) {
-  const char *k = am_args_get(a, "kind");
-  *kind = -1;
-  if (k && (*kind = am_ann_kind_parse(k)) < 0)
-    return am_cli_usage("--kind '%s' is not one of node, profile, event, job, retraction", k);
-  return 0;
+  if (c->has_origin) return am_ann_each_since(t, c->origin, c->since, c->each, c);
+  return am_ann_each_kind(t, c->kind, c->each, c);
 }
 
 static int ann_export(int argc, char **argv) {
@@ -346,17 +367,8 @@ static int ann_export(int argc, char **argv) {
   if (rc) return rc;
   if (a.npos) return am_cli_usage("usage: amicale announcement export [--output FILE] [--origin KEY [--since VERSION]] [--kind K]");
   am_error err = {0};
-  each_ctx c = {.a = &a, .now = am_now(), .err = &err};
-  if ((rc = parse_kind_opt(&a, &c.kind))) return rc;
-  const char *origin = am_args_get(&a, "origin");
-  if (origin) {
-    if (am_pubkey_from_text(origin, c.origin, &err)) return am_cli_fail(AM_EUSAGE, &err);
-    c.has_origin = true;
-  }
-  size_t since = 0;
-  if ((rc = am_args_size(&a, "since", 0, &since))) return rc;
-  if (since && !origin) return am_cli_usage("--since needs --origin (versions are counted per origin)");
-  c.since = since;
+  each_ctx c = {.a = &a, .err = &err};
+  if ((rc = parse_selection(&a, &c, &err))) return rc;
   const char *path = am_args_get(&a, "output");
   if (!path && isatty(STDOUT_FILENO))
     return am_cli_usage("announcements are binary: give --output FILE or redirect the output");
@@ -379,7 +391,8 @@ static int ann_export(int argc, char **argv) {
   } else {
     c.out = stdout;
   }
-  rc = am_store_read(n.store, export_fn, &c, &err);
+  c.each = export_one;
+  rc = am_store_read(n.store, walk_fn, &c, &err);
   if (path) {
     if (!rc && (fflush(c.out) || fsync(fileno(c.out))))
       rc = am_fail(&err, AM_EIO, "cannot write %s: %s", path, strerror(errno));
@@ -399,11 +412,7 @@ static int list_one(am_txn *t, const uint8_t *id, const uint8_t *env, size_t len
   int reason;
   if (am_ann_decode(env, len, &a, &reason, c->err)) return AM_ECORRUPT;
   memcpy(a.id, id, AM_ANN_ID_BYTES);
-  /* Expired events and jobs are no longer offered, even before a write
-   * prunes them. */
-  if ((c->kind >= 0 && a.kind != c->kind) ||
-      (c->has_origin && memcmp(a.origin, c->origin, AM_ANN_KEY_BYTES)) ||
-      (a.expires && c->now >= 0 && a.expires <= (uint64_t)c->now)) {
+  if (!selected(c, &a)) {
     am_ann_free(&a);
     return 0;
   }
@@ -429,11 +438,6 @@ static int list_one(am_txn *t, const uint8_t *id, const uint8_t *env, size_t len
   return 0;
 }
 
-static int list_fn(am_txn *t, void *arg) {
-  each_ctx *c = arg;
-  if (c->has_origin) return am_ann_each_since(t, c->origin, c->since, list_one, c);
-  return am_ann_each_kind(t, c->kind, list_one, c);
-}
 
 static int ann_list(int argc, char **argv) {
   static const am_opt spec[] = {{"origin", true}, {"since", true}, {"kind", true}, {"json", false}, {NULL, false}};
@@ -444,21 +448,12 @@ static int ann_list(int argc, char **argv) {
   if (a.npos) return am_cli_usage("usage: amicale announcement list [--origin KEY [--since V]] [--kind K] [--json]");
   am_error err = {0};
   each_ctx c = {.a = &a, .err = &err};
-  if ((rc = parse_kind_opt(&a, &c.kind))) return rc;
-  const char *origin = am_args_get(&a, "origin");
-  if (origin) {
-    if (am_pubkey_from_text(origin, c.origin, &err)) return am_cli_fail(AM_EUSAGE, &err);
-    c.has_origin = true;
-  }
-  size_t since = 0;
-  if ((rc = am_args_size(&a, "since", 0, &since))) return rc;
-  if (since && !origin) return am_cli_usage("--since needs --origin (versions are counted per origin)");
-  c.since = since;
-  c.now = am_now();
+  if ((rc = parse_selection(&a, &c, &err))) return rc;
   if ((rc = am_cli_open(&a, &n, AM_NODE_STORE | AM_NODE_READ_ONLY | AM_NODE_KEY))) return rc;
   c.n = &n;
   if (a.json) c.arr = json_array();
-  rc = am_store_read(n.store, list_fn, &c, &err);
+  c.each = list_one;
+  rc = am_store_read(n.store, walk_fn, &c, &err);
   am_node_close(&n);
   if (rc) {
     json_decref(c.arr);
