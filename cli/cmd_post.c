@@ -15,8 +15,8 @@
 #include <unistd.h>
 
 #include "cli/ann_json.h"
-#include "proto/member_json.h"
 #include "cli/cli.h"
+#include "proto/member_json.h"
 #include "store/announcements.h"
 
 #define JOB_DEFAULT_DAYS 60
