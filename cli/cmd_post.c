@@ -667,8 +667,8 @@ static int list_fn(am_txn *t, void *arg) {
       place = a->body[AM_EV_CITY].set ? a->body[AM_EV_CITY].s : a->body[AM_EV_ONLINE].set ? "online" : "";
       const char *status = a->body[AM_EV_STATUS].u == AM_EV_SCHEDULED
                                ? "" : am_ann_kinds[AM_K_EVENT].fields[AM_EV_STATUS].names[a->body[AM_EV_STATUS].u];
-      printf("%-12s  %-22s  %s%s%s%s  [%s]%s%s\n", ref, col2, a->body[AM_EV_TITLE].s,
-             *place ? " — " : "", place, "", name, *status ? "  " : "", *status ? status : "");
+      printf("%-12s  %-22s  %s%s%s  [%s]%s%s\n", ref, col2, a->body[AM_EV_TITLE].s,
+             *place ? " — " : "", place, name, *status ? "  " : "", status);
     } else {
       snprintf(col2, sizeof col2, "%s", am_ann_kinds[AM_K_JOB].fields[AM_JOB_CONTRACT].names[a->body[AM_JOB_CONTRACT].u]);
       place = a->body[AM_JOB_CITY].set ? a->body[AM_JOB_CITY].s : "";
