@@ -415,8 +415,11 @@ int am_ann_ingest(am_txn *t, const uint8_t *p, size_t len, int64_t now,
 
 /* ---- This node's own announcements ---- */
 
-static int counter_next(am_txn *t, const char *name, uint64_t max, uint64_t *out,
-                        am_error *err) {
+/* The next value of counter name: one more than both its stored value and
+ * floor (what the store already holds of it: after a restore from an old
+ * backup the stored value is behind), written back in this transaction. */
+static int counter_next(am_txn *t, const char *name, uint64_t max, uint64_t floor,
+                        uint64_t *out, am_error *err) {
   MDB_val k = {strlen(name), (void *)name}, v;
   int rc = mdb_get(t->txn, db(t, AM_DB_META), &k, &v);
   uint64_t n = 0;
@@ -426,6 +429,7 @@ static int counter_next(am_txn *t, const char *name, uint64_t max, uint64_t *out
   } else if (rc != MDB_NOTFOUND) {
     return mdb_fail(t, rc, "reading a counter", err);
   }
+  if (n < floor) n = floor;
   if (n >= max) return am_fail(err, AM_ETOOBIG, "the %s counter is exhausted", name);
   uint8_t b[8];
   am_be64(b, ++n);
@@ -436,88 +440,57 @@ static int counter_next(am_txn *t, const char *name, uint64_t max, uint64_t *out
   return 0;
 }
 
-/* The highest version of origin held (0 when none). */
-static int last_version(am_txn *t, const uint8_t *origin, uint64_t *out, am_error *err) {
-  MDB_cursor *c;
-  int rc = mdb_cursor_open(t->txn, db(t, AM_DB_ANN_SEQ), &c);
-  if (rc) return mdb_fail(t, rc, "reading the announcement index", err);
-  uint8_t end[SEQ_KEY];
-  memcpy(end, origin, 32);
-  memset(end + 32, 0xff, 8);
-  MDB_val k = {SEQ_KEY, end}, v;
-  *out = 0;
-  rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
-  if (rc == 0 && k.mv_size == SEQ_KEY && memcmp(k.mv_data, end, SEQ_KEY) == 0) {
-    *out = am_get_be64(end + 32);
-  } else {
-    if (rc == 0 || rc == MDB_NOTFOUND) rc = mdb_cursor_get(c, &k, &v, rc == 0 ? MDB_PREV : MDB_LAST);
-    if (rc == 0 && k.mv_size == SEQ_KEY && memcmp(k.mv_data, origin, 32) == 0)
-      *out = am_get_be64((const uint8_t *)k.mv_data + 32);
-  }
-  mdb_cursor_close(c);
-  return rc == 0 || rc == MDB_NOTFOUND ? 0 : mdb_fail(t, rc, "reading the announcement index", err);
-}
 
-/* The highest object number of kind this node holds a slot for (0: none). */
-static int last_object(am_txn *t, const uint8_t *origin, int kind, uint64_t *out, am_error *err) {
+
+/* The highest big-endian u64 that follows prefix (plen bytes) in a key of
+ * klen bytes of table which: 0 when there is none. */
+static int last_under(am_txn *t, int which, const uint8_t *prefix, size_t plen, size_t klen,
+                      uint64_t *out, am_error *err) {
   MDB_cursor *c;
-  int rc = mdb_cursor_open(t->txn, db(t, AM_DB_ANN_SLOT), &c);
+  int rc = mdb_cursor_open(t->txn, db(t, which), &c);
   if (rc) return mdb_fail(t, rc, "reading the announcement index", err);
-  uint8_t end[SLOT_KEY];
-  slot_key(end, origin, kind, UINT64_MAX);
-  MDB_val k = {SLOT_KEY, end}, v;
+  uint8_t end[64];
+  memcpy(end, prefix, plen);
+  memset(end + plen, 0xff, 8);
+  MDB_val k = {klen, end}, v;
   *out = 0;
   rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
-  if (rc == 0 && k.mv_size == SLOT_KEY && memcmp(k.mv_data, end, SLOT_KEY) == 0) {
+  if (rc == 0 && k.mv_size == klen && memcmp(k.mv_data, end, klen) == 0) {
     *out = UINT64_MAX;
   } else {
     if (rc == 0 || rc == MDB_NOTFOUND) rc = mdb_cursor_get(c, &k, &v, rc == 0 ? MDB_PREV : MDB_LAST);
-    if (rc == 0 && k.mv_size == SLOT_KEY && memcmp(k.mv_data, end, 33) == 0)
-      *out = am_get_be64((const uint8_t *)k.mv_data + 33);
+    if (rc == 0 && k.mv_size == klen && memcmp(k.mv_data, prefix, plen) == 0)
+      *out = am_get_be64((const uint8_t *)k.mv_data + plen);
   }
   mdb_cursor_close(c);
   return rc == 0 || rc == MDB_NOTFOUND ? 0 : mdb_fail(t, rc, "reading the announcement index", err);
 }
 
 int am_ann_next_object(am_txn *t, int kind, uint64_t *object, am_error *err) {
-  const char *name = kind == AM_K_JOB ? "ann_object_job" : "ann_object_event";
-  int rc = counter_next(t, name, AM_ANN_OBJECT_MAX, object, err);
-  if (rc) return rc;
-  /* As for versions: a counter restored from an old backup must not hand
-   * out the number of an object this node still has a slot for. */
+  /* As for versions: never the number of an object this node still has
+   * a slot for. */
   const am_identity *me = am_store_signer(t->store);
   uint64_t held = 0;
-  if (me && (rc = last_object(t, me->pk, kind, &held, err))) return rc;
-  if (held >= *object) {
-    if (held >= AM_ANN_OBJECT_MAX) return am_fail(err, AM_ETOOBIG, "the %s counter is exhausted", name);
-    *object = held + 1;
-    uint8_t b[8];
-    am_be64(b, *object);
-    MDB_val k = {strlen(name), (void *)name}, v = {8, b};
-    if ((rc = mdb_put(t->txn, db(t, AM_DB_META), &k, &v, 0)))
-      return mdb_fail(t, rc, "writing a counter", err);
+  if (me) {
+    uint8_t prefix[33];
+    memcpy(prefix, me->pk, 32);
+    prefix[32] = (uint8_t)kind;
+    int rc = last_under(t, AM_DB_ANN_SLOT, prefix, 33, SLOT_KEY, &held, err);
+    if (rc) return rc;
   }
-  return 0;
+  return counter_next(t, kind == AM_K_JOB ? "ann_object_job" : "ann_object_event",
+                      AM_ANN_OBJECT_MAX, held, object, err);
 }
 
 int am_ann_publish(am_txn *t, am_ann *a, int64_t now, am_buf *env, am_error *err) {
   const am_identity *me = am_store_signer(t->store);
   if (!me || !me->sk) return am_fail(err, AM_EUSAGE, "no node key loaded to sign with");
-  int rc = counter_next(t, "ann_version", AM_ANN_VERSION_MAX, &a->version, err);
-  if (rc) return rc;
-  /* A store restored from an old backup has an old counter: never reuse a
-   * version this node still holds one of. */
+  /* Never a version this node still holds one of (the counter of a store
+   * restored from an old backup is behind). */
   uint64_t held = 0;
-  if ((rc = last_version(t, me->pk, &held, err))) return rc;
-  if (held >= a->version) {
-    if (held >= AM_ANN_VERSION_MAX) return am_fail(err, AM_ETOOBIG, "the version counter is exhausted");
-    a->version = held + 1;
-    uint8_t b[8];
-    am_be64(b, a->version);
-    MDB_val k = {11, "ann_version"}, v = {8, b};
-    if ((rc = mdb_put(t->txn, db(t, AM_DB_META), &k, &v, 0)))
-      return mdb_fail(t, rc, "writing a counter", err);
-  }
+  int rc = last_under(t, AM_DB_ANN_SEQ, me->pk, 32, SEQ_KEY, &held, err);
+  if (!rc) rc = counter_next(t, "ann_version", AM_ANN_VERSION_MAX, held, &a->version, err);
+  if (rc) return rc;
   a->created = now > 0 ? (uint64_t)now : 0;
   am_buf b = {0};
   if ((rc = am_ann_seal(a, me, &b, err))) goto out;
