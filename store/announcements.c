@@ -704,7 +704,7 @@ int am_ann_prune(am_txn *t, int64_t now, uint64_t *pruned, am_error *err) {
 
 /* ---- Federated profiles ---- */
 
-static int profile_update(am_txn *t, uint64_t member_id, const am_member *m, bool force,
+static int profile_update(am_txn *t, uint64_t member_id, const am_member *m,
                           int64_t now, bool *changed, am_error *err) {
   const am_identity *me = am_store_signer(t->store);
   if (changed) *changed = false;
@@ -721,7 +721,7 @@ static int profile_update(am_txn *t, uint64_t member_id, const am_member *m, boo
   }
   bool live = src == 0 && s.state == AM_SLOT_LIVE;
   if (publish) {
-    if (live && !force) {
+    if (live) {
       am_ann cur;
       if ((rc = am_ann_load(t, s.id, &cur, err))) { am_ann_free(&want); return rc; }
       bool same = am_ann_same_content(&cur, &want);
@@ -754,7 +754,7 @@ int am_profile_check(const am_member *m, am_error *err) {
 
 int am_profile_sync(am_txn *t, uint64_t member_id, const am_member *m,
                     int64_t now, am_error *err) {
-  return profile_update(t, member_id, m, false, now, NULL, err);
+  return profile_update(t, member_id, m, now, NULL, err);
 }
 
 int am_profile_publish(am_txn *t, uint64_t member_id, bool publish, int64_t now,
@@ -769,7 +769,7 @@ int am_profile_publish(am_txn *t, uint64_t member_id, bool publish, int64_t now,
                    (unsigned long long)member_id);
   }
   if (publish) {
-    rc = profile_update(t, member_id, &m, false, now, changed, err);
+    rc = profile_update(t, member_id, &m, now, changed, err);
   } else {
     /* Withdrawing is withdrawing the consent: otherwise the next edit of
      * the member would publish the profile again. The member's own write
