@@ -120,6 +120,10 @@ int am_args_size(const am_args *a, const char *name, size_t def, size_t *out) {
   return 0;
 }
 
+static char written_dir[4096];
+
+const char *am_cli_written_dir(void) { return written_dir[0] ? written_dir : NULL; }
+
 int am_cli_open(const am_args *a, am_node *n, int flags) {
   char dir[4096];
   am_error err = {0};
@@ -130,6 +134,9 @@ int am_cli_open(const am_args *a, am_node *n, int flags) {
   int rc = am_datadir_resolve(a->dir, dir, sizeof dir, &err);
   if (!rc) rc = am_node_open(n, dir, flags, &err);
   if (rc) return am_cli_fail(rc, &err);
-  if (writing) am_store_set_signer(n->store, &n->id);
+  if (writing) {
+    am_store_set_signer(n->store, &n->id);
+    snprintf(written_dir, sizeof written_dir, "%s", dir);
+  }
   return 0;
 }

@@ -9,6 +9,7 @@
 
 #include "proto/error.h"
 #include "store/datadir.h"
+#include "store/peers.h"
 #include "store/search.h"
 
 /* Exit statuses, documented in the README. */
@@ -56,6 +57,10 @@ int am_args_size(const am_args *a, const char *name, size_t def, size_t *out);
 
 /* Opens the node chosen by --dir / the environment. */
 int am_cli_open(const am_args *a, am_node *n, int flags);
+/* The data directory a command opened for writing, or NULL: after such a
+ * command succeeds, main() tells a running amicaled (new announcements to
+ * send, peers to reload). */
+const char *am_cli_written_dir(void);
 
 /* ---- output ----------------------------------------------------------- */
 
@@ -86,6 +91,32 @@ int cmd_job(int argc, char **argv);
 int cmd_announcement(int argc, char **argv);
 int cmd_trust(int argc, char **argv);
 int cmd_node(int argc, char **argv);
+int cmd_peer(int argc, char **argv);   /* cli/cmd_peer.c */
+int cmd_invite(int argc, char **argv); /* cli/cmd_peer.c */
+int cmd_status(int argc, char **argv); /* cli/cmd_daemon.c */
+/* `amicale invite accept CODE`: asks the running daemon (cli/cmd_daemon.c). */
+int cmd_invite_accept(int argc, char **argv);
+
+/* ---- peers (cli/cmd_peer.c) --------------------------------------------- */
+
+/* What the running daemon knows of a peer and the store does not (filled
+ * from amicaled's answer; `peer list` without a daemon passes NULL). */
+typedef struct am_peer_live {
+  bool known;            /* false: the daemon said nothing about this peer */
+  char state[32];        /* "connected", "connecting", "waiting", ... */
+  int64_t since;         /* when it entered that state (0: unknown) */
+  am_peer_stats unsaved; /* counted since the daemon last wrote the store:
+                            added to the stored counters, newer times win */
+} am_peer_live;
+
+/* The peer table (v[0..n), live NULL or one entry per peer, now for "3 min
+ * ago"): aligned, terminal-width aware. */
+void am_print_peers(FILE *out, const am_peer *v, const am_peer_live *live, size_t n,
+                    int64_t now);
+/* The same as a JSON array; trusted (may be NULL) says, per peer, whether
+ * its key is in the trust list. */
+void *am_peers_json(const am_peer *v, const am_peer_live *live, const bool *trusted,
+                    size_t n);
 
 /* Announces the node's description (name and kind from amicale.conf) when
  * it differs from the one held; used by init. */

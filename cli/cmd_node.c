@@ -8,7 +8,8 @@
 #include "store/announcements.h"
 
 int cmd_init(int argc, char **argv) {
-  static const am_opt spec[] = {{"name", true}, {"kind", true}, {"map-size", true}, {NULL, false}};
+  static const am_opt spec[] = {{"name", true}, {"kind", true}, {"map-size", true},
+                                {"listen", true}, {"public-address", true}, {NULL, false}};
   am_args a;
   int rc = am_args_parse(argc, argv, spec, &a);
   if (rc) return rc;
@@ -24,11 +25,25 @@ int cmd_init(int argc, char **argv) {
   const char *ms = am_args_get(&a, "map-size");
   if (ms && (am_size_parse(ms, &map) || map < (1 << 20)))
     return am_cli_usage("--map-size '%s' is not a size of at least 1M (e.g. 64M, 1G)", ms);
+  /* Checked here too, so that the message names the option. */
+  am_node_opts no = {.name = name, .kind = kind, .map_size = map,
+                     .listen = am_args_get(&a, "listen"),
+                     .public_address = am_args_get(&a, "public-address")};
+  am_addr addr;
+  am_error aerr = {0};
+  if (no.listen && am_addr_parse_listen(no.listen, &addr, &aerr)) {
+    am_error_prefix(&aerr, "--listen: ");
+    return am_cli_fail(AM_EUSAGE, &aerr);
+  }
+  if (no.public_address && am_addr_parse(no.public_address, &addr, &aerr)) {
+    am_error_prefix(&aerr, "--public-address: ");
+    return am_cli_fail(AM_EUSAGE, &aerr);
+  }
 
   char dir[4096];
   am_error err = {0};
   if ((rc = am_datadir_resolve(a.dir, dir, sizeof dir, &err))) return am_cli_fail(rc, &err);
-  if ((rc = am_node_create(dir, name, kind, map, &err))) return am_cli_fail(rc, &err);
+  if ((rc = am_node_create_opts(dir, &no, &err))) return am_cli_fail(rc, &err);
 
   am_node n;
   if ((rc = am_node_open(&n, dir, AM_NODE_KEY | AM_NODE_STORE, &err))) return am_cli_fail(rc, &err);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/control.h"
 
 static void help(FILE *out) {
   fprintf(out,
@@ -15,6 +16,8 @@ static void help(FILE *out) {
           "\n"
           "  init --name NAME --kind school|company|association|federation\n"
           "                       create a node in the data directory\n"
+          "       [--listen HOST:PORT] [--public-address HOST:PORT]\n"
+          "                       where amicaled listens, and is reached by other nodes\n"
           "  id [--json]          print the node's key and name\n"
           "  member add|show|edit|remove|list|search|import|export|publish|unpublish ...\n"
           "                       keep the member directory (amicale member --help)\n"
@@ -27,6 +30,10 @@ static void help(FILE *out) {
           "  trust add|list|remove KEY\n"
           "                       the nodes whose announcements this node accepts\n"
           "  node show|edit       what this node announces about itself\n"
+          "  peer add|list|remove|block|unblock ...\n"
+          "                       the nodes amicaled exchanges with\n"
+          "  invite create|list|revoke ...\n"
+          "                       invitation codes that let another node in\n"
           "  help                 this text\n"
           "\n"
           "The data directory is --dir, else $AMICALE_DIR, else $AMICALE_HOME,\n"
@@ -42,7 +49,8 @@ static int run(int argc, char **argv);
 /* Commands that dispatch on a second word (and have their own --help). */
 static bool has_subcommands(const char *cmd) {
   static const char *const with[] = {"member", "members", "event", "events", "job", "jobs",
-                                     "announcement", "announcements", "trust", "node"};
+                                     "announcement", "announcements", "trust", "node",
+                                     "peer", "peers", "invite", "invites", "status"};
   for (size_t i = 0; i < sizeof with / sizeof *with; i++)
     if (!strcmp(cmd, with[i])) return true;
   return false;
@@ -52,6 +60,9 @@ static bool has_subcommands(const char *cmd) {
  * failure, not a success with nothing printed. */
 int main(int argc, char **argv) {
   int rc = run(argc, argv);
+  /* The store changed: a running daemon sends the new announcements and
+   * picks up peer changes at once (nothing happens when none runs). */
+  if (rc == EXIT_OK && am_cli_written_dir()) am_ctl_notify(am_cli_written_dir());
   errno = 0;
   if ((fflush(stdout) || ferror(stdout)) && rc == EXIT_OK) {
     /* (A command that failed has said why already.) */
@@ -112,5 +123,8 @@ static int run(int argc, char **argv) {
   if (!strcmp(cmd, "announcement") || !strcmp(cmd, "announcements")) return cmd_announcement(sub_argc, sub_argv);
   if (!strcmp(cmd, "trust")) return cmd_trust(sub_argc, sub_argv);
   if (!strcmp(cmd, "node")) return cmd_node(sub_argc, sub_argv);
+  if (!strcmp(cmd, "peer") || !strcmp(cmd, "peers")) return cmd_peer(sub_argc, sub_argv);
+  if (!strcmp(cmd, "invite") || !strcmp(cmd, "invites")) return cmd_invite(sub_argc, sub_argv);
+  if (!strcmp(cmd, "status")) return cmd_status(sub_argc, sub_argv);
   return am_cli_usage("unknown command '%s' (see amicale help)", cmd);
 }

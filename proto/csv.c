@@ -745,7 +745,7 @@ resync:
 /* ---- Writing ---------------------------------------------------------- */
 
 /* Makes room for n more bytes plus a NUL, so data is always a C string. */
-static int buf_reserve(am_buf *b, size_t n) {
+int am_buf_reserve(am_buf *b, size_t n) {
   if (n > SIZE_MAX - b->len - 1) return AM_ENOMEM;
   size_t need = b->len + n + 1;
   if (need <= b->cap) return 0;
@@ -760,7 +760,7 @@ static int buf_reserve(am_buf *b, size_t n) {
 
 int am_buf_append(am_buf *b, const void *p, size_t n) {
   if (!b || (!p && n)) return AM_EUSAGE;
-  int rc = buf_reserve(b, n);
+  int rc = am_buf_reserve(b, n);
   if (rc) return rc;
   if (n) memcpy(b->data + b->len, p, n);
   b->len += n;
@@ -775,7 +775,7 @@ int am_buf_printf(am_buf *b, const char *fmt, ...) {
   int n = vsnprintf(NULL, 0, fmt, ap);
   va_end(ap);
   if (n < 0) return AM_EINTERNAL;
-  int rc = buf_reserve(b, (size_t)n);
+  int rc = am_buf_reserve(b, (size_t)n);
   if (rc) return rc;
   va_start(ap, fmt);
   vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
@@ -806,7 +806,7 @@ int am_csv_write_field(am_buf *b, const char *s, size_t len, char sep) {
   if (!quote) return am_buf_append(b, s, len);
   /* Reserve once so that a failure leaves the buffer unchanged. */
   if (quotes > SIZE_MAX - 2 - len) return AM_ENOMEM;
-  int rc = buf_reserve(b, len + quotes + 2);
+  int rc = am_buf_reserve(b, len + quotes + 2);
   if (rc) return rc;
   char *o = b->data + b->len;
   *o++ = '"';

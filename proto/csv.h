@@ -104,6 +104,8 @@ typedef struct am_buf {
   size_t len, cap;
 } am_buf;
 int am_buf_append(am_buf *b, const void *p, size_t n);
+/* Room for n more bytes (and the NUL) after len: write at data + len. */
+int am_buf_reserve(am_buf *b, size_t n);
 int am_buf_printf(am_buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void am_buf_free(am_buf *b);

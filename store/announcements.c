@@ -466,6 +466,11 @@ static int last_under(am_txn *t, int which, const uint8_t *prefix, size_t plen, 
   return rc == 0 || rc == MDB_NOTFOUND ? 0 : mdb_fail(t, rc, "reading the announcement index", err);
 }
 
+int am_ann_last_version(am_txn *t, const uint8_t origin[static AM_ANN_KEY_BYTES],
+                        uint64_t *version, am_error *err) {
+  return last_under(t, AM_DB_ANN_SEQ, origin, 32, SEQ_KEY, version, err);
+}
+
 int am_ann_next_object(am_txn *t, int kind, uint64_t *object, am_error *err) {
   /* As for versions: never the number of an object this node still has
    * a slot for. */

@@ -96,6 +96,9 @@ int am_ann_each_kind(am_txn *t, int kind, am_ann_cb cb, void *arg);
 int am_ann_each_since(am_txn *t, const uint8_t origin[static AM_ANN_KEY_BYTES],
                       uint64_t since, am_ann_cb cb, void *arg);
 int am_ann_count(am_txn *t, size_t *n);
+/* The highest version of origin's announcements held (0: none). */
+int am_ann_last_version(am_txn *t, const uint8_t origin[static AM_ANN_KEY_BYTES],
+                        uint64_t *version, am_error *err);
 
 /* Deletes events and jobs whose expiry time is <= now (their slots keep
  * the version). *pruned counts them (may be NULL). */

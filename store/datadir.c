@@ -113,11 +113,43 @@ static int on_setting(void *user, const char *section, const char *name,
       p->rc = am_fail(p->err, AM_EINVAL, "map_size '%s' is not a size of at least 1M (e.g. 64M, 1G)", value);
       return 0;
     }
+  } else if (strcmp(section, "network") == 0 && strcmp(name, "listen") == 0) {
+    if ((p->rc = am_addr_parse_listen(value, &p->conf->listen, p->err))) {
+      am_error_prefix(p->err, "listen: ");
+      return 0;
+    }
+  } else if (strcmp(section, "network") == 0 && strcmp(name, "public_address") == 0) {
+    /* Empty: not set (the line kept as a reminder). */
+    p->conf->has_public_address = false;
+    if (*value && (p->rc = am_addr_parse(value, &p->conf->public_address, p->err))) {
+      am_error_prefix(p->err, "public_address: ");
+      return 0;
+    }
+    p->conf->has_public_address = *value != '\0';
+  } else if (strcmp(section, "network") == 0 && strcmp(name, "max_connections") == 0) {
+    char *end;
+    errno = 0;
+    unsigned long v = strtoul(value, &end, 10);
+    if (!*value || *end || errno || *value == '-' || *value == '+' || v < 1 ||
+        v > AM_MAX_CONNECTIONS_LIMIT) {
+      p->rc = am_fail(p->err, AM_EINVAL, "max_connections '%s' is not a number from 1 to %d", value,
+                      AM_MAX_CONNECTIONS_LIMIT);
+      return 0;
+    }
+    p->conf->max_connections = (unsigned)v;
   } else {
     p->rc = am_fail(p->err, AM_EINVAL, "unknown setting '%s' in section [%s]", name, section);
     return 0;
   }
   return 1;
+}
+
+/* What a config without a [network] section means. */
+static void network_defaults(am_config *conf) {
+  am_addr_parse_listen(AM_DEFAULT_LISTEN, &conf->listen, NULL);
+  conf->has_public_address = false;
+  memset(&conf->public_address, 0, sizeof conf->public_address);
+  conf->max_connections = AM_DEFAULT_MAX_CONNECTIONS;
 }
 
 int am_config_read(const char *dir, am_config *conf, am_error *err) {
@@ -133,6 +165,7 @@ int am_config_read(const char *dir, am_config *conf, am_error *err) {
                      dir);
     return am_fail(err, AM_EIO, "cannot read %s: %s", path, strerror(errno));
   }
+  network_defaults(conf);
   parse p = {.conf = conf, .err = err};
   int line = ini_parse_file(f, on_setting, &p);
   fclose(f);
@@ -148,7 +181,9 @@ int am_config_read(const char *dir, am_config *conf, am_error *err) {
   return 0;
 }
 
-static int config_write(const char *dir, const am_config *c, am_error *err) {
+/* c's [network] values are written when set (listen_set, and
+ * has_public_address), else as commented examples. */
+static int config_write(const char *dir, const am_config *c, bool listen_set, am_error *err) {
   char path[4200], tmp[4200];
   snprintf(path, sizeof path, "%s/amicale.conf", dir);
   snprintf(tmp, sizeof tmp, "%s/amicale.conf.tmp", dir);
@@ -172,6 +207,23 @@ static int config_write(const char *dir, const am_config *c, am_error *err) {
           "# Starting size of the database map (it grows by itself when full).\n"
           "map_size = %zuM\n",
           c->name, am_kind_name(c->kind), c->map_size >> 20);
+  char listen[AM_ADDR_TEXT_MAX + 1], pub[AM_ADDR_TEXT_MAX + 1];
+  am_addr_format(&c->listen, listen);
+  if (c->has_public_address) am_addr_format(&c->public_address, pub);
+  fprintf(f,
+          "\n"
+          "[network]\n"
+          "# Where amicaled accepts connections from other nodes: HOST:PORT, or\n"
+          "# *:PORT for every address of this machine (default %s).\n"
+          "%slisten = %s\n"
+          "# The HOST:PORT other nodes use to reach this one, written into the\n"
+          "# invitations it makes (amicale invite create).\n"
+          "%spublic_address = %s\n"
+          "# The most connections amicaled keeps open at once (default %d).\n"
+          "# max_connections = %d\n",
+          AM_DEFAULT_LISTEN, listen_set ? "" : "# ", listen_set ? listen : AM_DEFAULT_LISTEN,
+          c->has_public_address ? "" : "# ", c->has_public_address ? pub : "alumni.example.org:7400",
+          AM_DEFAULT_MAX_CONNECTIONS, AM_DEFAULT_MAX_CONNECTIONS);
   int rc = 0;
   if (fflush(f) || fsync(fileno(f))) rc = errno;
   if (fclose(f) && !rc) rc = errno;
@@ -206,6 +258,14 @@ static int mkdir_p(const char *dir, am_error *err) {
 
 int am_node_create(const char *dir, const char *name, int kind, size_t map_size,
                    am_error *err) {
+  am_node_opts o = {.name = name, .kind = kind, .map_size = map_size};
+  return am_node_create_opts(dir, &o, err);
+}
+
+int am_node_create_opts(const char *dir, const am_node_opts *o, am_error *err) {
+  const char *name = o->name ? o->name : "";
+  int kind = o->kind;
+  size_t map_size = o->map_size;
   char conf_path[4200], key_path[4200], store_path[4200];
   am_identity id = {0};
   am_store *st = NULL;
@@ -225,6 +285,22 @@ int am_node_create(const char *dir, const char *name, int kind, size_t map_size,
   if (name[0] == ' ' || name[nl - 1] == ' ')
     return am_fail(err, AM_EUSAGE, "the node name cannot start or end with a space");
   strcpy(c.name, name);
+  network_defaults(&c);
+  /* A bad address is the caller's mistake (usage), found before anything
+   * is created. */
+  if (o->listen && am_addr_parse_listen(o->listen, &c.listen, err)) {
+    am_error_prefix(err, "listen: ");
+    if (err) err->code = AM_EUSAGE;
+    return AM_EUSAGE;
+  }
+  if (o->public_address && *o->public_address) {
+    if (am_addr_parse(o->public_address, &c.public_address, err)) {
+      am_error_prefix(err, "public address: ");
+      if (err) err->code = AM_EUSAGE;
+      return AM_EUSAGE;
+    }
+    c.has_public_address = true;
+  }
 
   struct stat sb;
   if (stat(conf_path, &sb) == 0 || stat(key_path, &sb) == 0 || stat(store_path, &sb) == 0)
@@ -239,7 +315,7 @@ int am_node_create(const char *dir, const char *name, int kind, size_t map_size,
   if ((rc = am_store_open(&st, dir, &so, err))) goto fail;
   am_store_close(st);
   st = NULL;
-  if ((rc = config_write(dir, &c, err))) goto fail;
+  if ((rc = config_write(dir, &c, o->listen != NULL, err))) goto fail;
   am_identity_wipe(&id);
   return 0;
 fail:

@@ -1,6 +1,7 @@
 /* A node's data directory:
  *   amicale.conf   human-editable settings (INI: [node] name, kind;
- *                  [store] map_size), written last by `amicale init`, so
+ *                  [store] map_size; [network] listen, public_address,
+ *                  max_connections), written last by `amicale init`, so
  *                  its presence marks a complete node
  *   node.key       the Ed25519 identity, mode 0600 (crypto/identity.h)
  *   store/         the LMDB environment (store/store.h)
@@ -9,16 +10,28 @@
 #define AMICALE_STORE_DATADIR_H
 
 #include "crypto/identity.h"
+#include "proto/address.h"
 #include "store/store.h"
 
 #define AM_NAME_MAX 200
 
 enum am_kind { AM_KIND_SCHOOL, AM_KIND_COMPANY, AM_KIND_ASSOCIATION, AM_KIND_FEDERATION };
 
+#define AM_DEFAULT_LISTEN "*:7400" /* every address, AM_DEFAULT_PORT */
+#define AM_DEFAULT_MAX_CONNECTIONS 256
+#define AM_MAX_CONNECTIONS_LIMIT 65535
+
 typedef struct am_config {
   char name[AM_NAME_MAX + 1];
   int kind;
   size_t map_size;
+  /* [network], read by the daemon (amicaled) and `amicale invite create`. */
+  am_addr listen;              /* where to accept connections; default
+                                  AM_DEFAULT_LISTEN ("*": every address) */
+  am_addr public_address;      /* the HOST:PORT other nodes reach this one
+                                  at (put into invitation codes) ... */
+  bool has_public_address;     /* ... when set (absent or empty: not) */
+  unsigned max_connections;    /* 1..65535, default 256 */
 } am_config;
 
 typedef struct am_node {
@@ -51,6 +64,20 @@ int am_size_parse(const char *s, size_t *out);
  * failure. */
 int am_node_create(const char *dir, const char *name, int kind,
                    size_t map_size, am_error *err);
+
+/* The same with the [network] settings `amicale init` may be given. The
+ * file always has a [network] section: a setting not given is written as
+ * a commented example, so an administrator sees what exists. AM_EUSAGE
+ * (before anything is created) when listen or public_address does not
+ * parse. */
+typedef struct am_node_opts {
+  const char *name;
+  int kind;
+  size_t map_size;            /* 0: AM_STORE_DEFAULT_MAP */
+  const char *listen;         /* NULL: the default (written commented out) */
+  const char *public_address; /* NULL: none (a commented example) */
+} am_node_opts;
+int am_node_create_opts(const char *dir, const am_node_opts *o, am_error *err);
 
 /* Opens the node in dir: reads the config, and opens the store and/or
  * loads the key as flags ask. Errors say when dir holds no node. */

@@ -13,6 +13,7 @@ static const char *const dbi_names[AM_DB__COUNT] = {
     [AM_DB_INDEX] = "index", [AM_DB_ANN] = "ann", [AM_DB_ANN_SLOT] = "ann_slot",
     [AM_DB_ANN_SEQ] = "ann_seq", [AM_DB_ANN_KIND] = "ann_kind",
     [AM_DB_ANN_EXP] = "ann_exp", [AM_DB_TRUST] = "trust",
+    [AM_DB_PEER] = "peer", [AM_DB_INVITE] = "invite",
 };
 
 struct am_store {
@@ -20,6 +21,7 @@ struct am_store {
   MDB_dbi meta, members, email, index;
   MDB_dbi dbi[AM_DB__COUNT];
   bool ann_tables; /* false: a format-1 store opened read-only */
+  bool peer_tables; /* false: a format-1 or 2 store opened read-only */
   const am_identity *signer;
   char path[4096];
   bool read_only;
@@ -96,13 +98,17 @@ static int open_dbs(am_store *s, bool create, am_error *err) {
     goto fail;
   s->dbi[AM_DB_META] = s->meta, s->dbi[AM_DB_MEMBERS] = s->members;
   s->dbi[AM_DB_EMAIL] = s->email, s->dbi[AM_DB_INDEX] = s->index;
-  /* Format 2 added the announcement tables: a format-1 store gets them the
-   * first time it is opened for writing; read-only, they read as empty. */
+  /* Format 2 added the announcement tables, format 3 the peer and invite
+   * tables: an older store gets what it lacks the first time it is opened
+   * for writing; read-only, the missing tables read as empty. */
   bool upgrade = format < AM_STORE_FORMAT && !s->read_only;
   s->ann_tables = format >= 2 || upgrade;
-  for (int i = AM_DB_ANN; i < AM_DB__COUNT && s->ann_tables; i++)
-    if ((rc = mdb_dbi_open(txn, dbi_names[i], (create || upgrade) ? MDB_CREATE : 0, &s->dbi[i])))
+  s->peer_tables = format >= 3 || upgrade;
+  for (int i = AM_DB_ANN; i < AM_DB__COUNT; i++) {
+    bool have = i < AM_DB_PEER ? s->ann_tables : s->peer_tables;
+    if (have && (rc = mdb_dbi_open(txn, dbi_names[i], (create || upgrade) ? MDB_CREATE : 0, &s->dbi[i])))
       goto fail;
+  }
   if (upgrade) {
     MDB_val k = {6, "format"}, v;
     uint8_t f[4] = {0, 0, 0, AM_STORE_FORMAT};
@@ -203,6 +209,7 @@ MDB_dbi am_store_dbi(am_store *s, const char *name) {
 
 MDB_dbi am_store_db(am_store *s, int which) { return s->dbi[which]; }
 bool am_store_has_ann(am_store *s) { return s->ann_tables; }
+bool am_store_has_peers(am_store *s) { return s->peer_tables; }
 void am_store_set_signer(am_store *s, const am_identity *id) { s->signer = id; }
 const am_identity *am_store_signer(am_store *s) { return s->signer; }
 

@@ -7,6 +7,8 @@
  *   index    search term -> member ids, posting lists (store/postings.h)
  *   ann, ann_slot, ann_seq, ann_kind, ann_exp, trust: announcements and
  *            the trust list (store/announcements.h)
+ *   peer, invite: the nodes this one connects to, and its invitations
+ *            (store/peers.h)
  *
  * Work happens in transactions run through am_store_read / am_store_write,
  * which take a function and run it inside one transaction: one logical
@@ -28,10 +30,10 @@
 enum am_db {
   AM_DB_META, AM_DB_MEMBERS, AM_DB_EMAIL, AM_DB_INDEX,
   AM_DB_ANN, AM_DB_ANN_SLOT, AM_DB_ANN_SEQ, AM_DB_ANN_KIND, AM_DB_ANN_EXP,
-  AM_DB_TRUST, AM_DB__COUNT
+  AM_DB_TRUST, AM_DB_PEER, AM_DB_INVITE, AM_DB__COUNT
 };
 
-#define AM_STORE_FORMAT 2 /* 2: announcement and trust tables */
+#define AM_STORE_FORMAT 3 /* 2: announcement and trust tables; 3: peer, invite */
 #define AM_STORE_DEFAULT_MAP (64UL << 20)   /* 64 MiB, grown on demand */
 #define AM_STORE_MAX_MAP (1UL << 40)        /* 1 TiB */
 
@@ -80,6 +82,9 @@ MDB_dbi am_store_db(am_store *s, int which); /* enum am_db */
 /* False only for a format-1 store opened read-only (no announcement
  * tables yet: they read as empty). */
 bool am_store_has_ann(am_store *s);
+/* False only for a store of format 1 or 2 opened read-only (no peer and
+ * invite tables yet: they read as empty). */
+bool am_store_has_peers(am_store *s);
 
 /* The identity this node signs its own announcements with. When set,
  * member changes publish or retract the member's federated profile in the

@@ -8,6 +8,7 @@
 
 #include "store/announcements.h"
 #include "store/datadir.h"
+#include "store/peers.h"
 #include "store/postings.h"
 #include "store/search.h"
 #include "tests/test.h"
@@ -249,7 +250,8 @@ static void test_upgrade_from_format_1(void) {
   mdb_env_set_maxdbs(env, 16);
   REQUIRE(mdb_env_open(env, p, 0, 0600) == 0);
   REQUIRE(mdb_txn_begin(env, NULL, 0, &txn) == 0);
-  static const char *const tables[] = {"ann", "ann_slot", "ann_seq", "ann_kind", "ann_exp", "trust"};
+  static const char *const tables[] = {"ann", "ann_slot", "ann_seq", "ann_kind", "ann_exp", "trust",
+                                       "peer", "invite"};
   for (size_t i = 0; i < sizeof tables / sizeof *tables; i++) {
     REQUIRE(mdb_dbi_open(txn, tables[i], 0, &dbi) == 0);
     REQUIRE(mdb_drop(txn, dbi, 1) == 0);
@@ -265,6 +267,7 @@ static void test_upgrade_from_format_1(void) {
   size_t count = 99;
   REQUIRE(am_node_open(&n, dir, AM_NODE_STORE | AM_NODE_READ_ONLY, &err) == 0);
   CHECK_INT(am_store_has_ann(n.store), false);
+  CHECK_INT(am_store_has_peers(n.store), false);
   CHECK_INT(am_store_read(n.store, count_ann, &count, &err), 0);
   CHECK(count == 0);
   CHECK_INT(count_members(n.store), 1);
@@ -273,6 +276,7 @@ static void test_upgrade_from_format_1(void) {
   /* Read-write: upgraded to the current format, tables created. */
   REQUIRE(am_node_open(&n, dir, AM_NODE_STORE, &err) == 0);
   CHECK_INT(am_store_has_ann(n.store), true);
+  CHECK_INT(am_store_has_peers(n.store), true);
   count = 99;
   CHECK_INT(am_store_read(n.store, count_ann, &count, &err), 0);
   CHECK(count == 0);
@@ -289,6 +293,202 @@ static void test_upgrade_from_format_1(void) {
     CHECK_INT(mdb_dbi_open(txn, tables[i], 0, &dbi), 0);
   mdb_txn_abort(txn);
   mdb_env_close(env);
+}
+
+/* A store of format 2 (announcements, no peer or invite tables) gets them
+ * the first time it is opened for writing; read-only before that, it has
+ * no peers and no invitations, and is not written. */
+static int count_peers(const am_peer *p, void *arg) {
+  (void)p;
+  ++*(size_t *)arg;
+  return 0;
+}
+
+static int count_peers_fn(am_txn *t, void *arg) {
+  am_peer p;
+  uint8_t key[32] = {1};
+  int rc = am_peer_get(t, key, &p);
+  if (rc != AM_ENOTFOUND) return AM_EINTERNAL;
+  am_invite inv;
+  if (am_invite_get(t, key, &inv) != AM_ENOTFOUND) return AM_EINTERNAL;
+  return am_peer_each(t, count_peers, arg, NULL);
+}
+
+static int add_peer_fn(am_txn *t, void *arg) {
+  am_peer p = {.added = 1};
+  memset(p.key, 3, sizeof p.key);
+  strcpy(p.address, "school.example:7400");
+  (void)arg;
+  return am_peer_put(t, &p, NULL, NULL);
+}
+
+static void test_upgrade_from_format_2(void) {
+  char dir[256], p[300];
+  am_error err = {0};
+  fresh(dir, sizeof dir);
+  REQUIRE(am_node_create(dir, "N", AM_KIND_SCHOOL, 0, &err) == 0);
+  am_node n;
+  REQUIRE(am_node_open(&n, dir, AM_NODE_STORE, &err) == 0);
+  am_node_close(&n);
+  /* What release 2 wrote: no peer, no invite table, format 2. */
+  MDB_env *env;
+  MDB_txn *txn;
+  MDB_dbi dbi;
+  snprintf(p, sizeof p, "%s/store", dir);
+  REQUIRE(mdb_env_create(&env) == 0);
+  mdb_env_set_maxdbs(env, 16);
+  REQUIRE(mdb_env_open(env, p, 0, 0600) == 0);
+  REQUIRE(mdb_txn_begin(env, NULL, 0, &txn) == 0);
+  static const char *const tables[] = {"peer", "invite"};
+  for (size_t i = 0; i < 2; i++) {
+    REQUIRE(mdb_dbi_open(txn, tables[i], 0, &dbi) == 0);
+    REQUIRE(mdb_drop(txn, dbi, 1) == 0);
+  }
+  REQUIRE(mdb_dbi_open(txn, "meta", 0, &dbi) == 0);
+  uint8_t two[4] = {0, 0, 0, 2};
+  MDB_val k = {6, "format"}, v = {4, two};
+  REQUIRE(mdb_put(txn, dbi, &k, &v, 0) == 0);
+  REQUIRE(mdb_txn_commit(txn) == 0);
+  mdb_env_close(env);
+  char data[320], before[1000];
+  snprintf(data, sizeof data, "%s/data.mdb", p);
+  snprintf(before, sizeof before, "cp '%s' '%s/format2.mdb'", data, dir);
+  REQUIRE(system(before) == 0);
+
+  /* Read-only: announcements there, peers read as none, nothing written. */
+  REQUIRE(am_node_open(&n, dir, AM_NODE_STORE | AM_NODE_READ_ONLY, &err) == 0);
+  CHECK_INT(am_store_has_ann(n.store), true);
+  CHECK_INT(am_store_has_peers(n.store), false);
+  size_t count = 0;
+  CHECK_INT(am_store_read(n.store, count_peers_fn, &count, &err), 0);
+  CHECK(count == 0);
+  size_t anns = 0;
+  CHECK_INT(am_store_read(n.store, count_ann, &anns, &err), 0);
+  am_node_close(&n);
+  snprintf(before, sizeof before, "cmp -s '%s' '%s/format2.mdb'", data, dir);
+  CHECK_INT(system(before), 0);
+
+  /* Read-write: format 3, tables created, usable; the rest kept. */
+  REQUIRE(am_node_open(&n, dir, AM_NODE_STORE, &err) == 0);
+  CHECK_INT(am_store_has_peers(n.store), true);
+  count = 0;
+  CHECK_INT(am_store_read(n.store, count_peers_fn, &count, &err), 0);
+  CHECK(count == 0);
+  CHECK_INT(am_store_write(n.store, add_peer_fn, NULL, &err), 0);
+  CHECK_INT(am_store_read(n.store, count_peers_fn, &count, &err), 0);
+  CHECK(count == 1);
+  size_t anns_after = 0;
+  CHECK_INT(am_store_read(n.store, count_ann, &anns_after, &err), 0);
+  CHECK(anns_after == anns);
+  am_node_close(&n);
+  REQUIRE(mdb_env_create(&env) == 0);
+  mdb_env_set_maxdbs(env, 16);
+  REQUIRE(mdb_env_open(env, p, MDB_RDONLY, 0600) == 0);
+  REQUIRE(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn) == 0);
+  REQUIRE(mdb_dbi_open(txn, "meta", 0, &dbi) == 0);
+  REQUIRE(mdb_get(txn, dbi, &k, &v) == 0);
+  REQUIRE(v.mv_size == 4);
+  CHECK_INT(((uint8_t *)v.mv_data)[3], 3);
+  CHECK_INT(AM_STORE_FORMAT, 3);
+  for (size_t i = 0; i < 2; i++) CHECK_INT(mdb_dbi_open(txn, tables[i], 0, &dbi), 0);
+  mdb_txn_abort(txn);
+  mdb_env_close(env);
+}
+
+static void test_config_network(void) {
+  char dir[256], p[300];
+  am_error err = {0};
+  am_config c;
+  fresh(dir, sizeof dir);
+  /* Defaults: a node made without network options. */
+  REQUIRE(am_node_create(dir, "Asso", AM_KIND_ASSOCIATION, 0, &err) == 0);
+  CHECK_INT(am_config_read(dir, &c, &err), 0);
+  CHECK_STR(c.listen.host, "*");
+  CHECK_INT(c.listen.port, AM_DEFAULT_PORT);
+  CHECK_INT(c.listen.wildcard, true);
+  CHECK_INT(c.has_public_address, false);
+  CHECK_INT(c.max_connections, 256);
+  snprintf(p, sizeof p, "%s/amicale.conf", dir);
+  FILE *f = fopen(p, "r");
+  REQUIRE(f);
+  char text[4096];
+  size_t n = fread(text, 1, sizeof text - 1, f);
+  text[n] = '\0';
+  fclose(f);
+  CHECK(strstr(text, "[network]\n") != NULL);
+  CHECK(strstr(text, "\n# listen = *:7400\n") != NULL);
+  CHECK(strstr(text, "\n# public_address = alumni.example.org:7400\n") != NULL);
+  CHECK(strstr(text, "\n# max_connections = 256\n") != NULL);
+
+  /* Given at creation: written as settings, in their normal form. */
+  fresh(dir, sizeof dir);
+  am_node_opts o = {.name = "École", .kind = AM_KIND_SCHOOL, .listen = "[::]:7401",
+                    .public_address = "Alumni.Ecole.Example:7401"};
+  REQUIRE(am_node_create_opts(dir, &o, &err) == 0);
+  CHECK_INT(am_config_read(dir, &c, &err), 0);
+  CHECK_STR(c.listen.host, "::");
+  CHECK_INT(c.listen.port, 7401);
+  CHECK_INT(c.has_public_address, true);
+  CHECK_STR(c.public_address.host, "alumni.ecole.example");
+  snprintf(p, sizeof p, "%s/amicale.conf", dir);
+  f = fopen(p, "r");
+  REQUIRE(f);
+  n = fread(text, 1, sizeof text - 1, f);
+  text[n] = '\0';
+  fclose(f);
+  CHECK(strstr(text, "\nlisten = [::]:7401\n") != NULL);
+  CHECK(strstr(text, "\npublic_address = alumni.ecole.example:7401\n") != NULL);
+
+  /* Refused at creation, before anything exists. */
+  fresh(dir, sizeof dir);
+  o.listen = "7400";
+  CHECK_INT(am_node_create_opts(dir, &o, &err), AM_EUSAGE);
+  CHECK(strstr(err.msg, "listen: ") == err.msg);
+  CHECK(access(dir, F_OK) != 0);
+  o.listen = NULL;
+  o.public_address = "*:7400";
+  CHECK_INT(am_node_create_opts(dir, &o, &err), AM_EUSAGE);
+  CHECK(strstr(err.msg, "public address: ") == err.msg);
+  CHECK(access(dir, F_OK) != 0);
+
+  /* Reading: every value, and every error with its line. */
+  fresh(dir, sizeof dir);
+  REQUIRE(am_node_create(dir, "Asso", AM_KIND_ASSOCIATION, 0, &err) == 0);
+  snprintf(p, sizeof p, "%s/amicale.conf", dir);
+  write_file(p, "[node]\nname = A\nkind = school\n[network]\nlisten = 0.0.0.0:9000\n"
+                "public_address = 192.0.2.7:9000\nmax_connections = 10\n");
+  CHECK_INT(am_config_read(dir, &c, &err), 0);
+  CHECK_STR(c.listen.host, "0.0.0.0");
+  CHECK_INT(c.listen.port, 9000);
+  CHECK_INT(c.has_public_address, true);
+  CHECK_STR(c.public_address.host, "192.0.2.7");
+  CHECK_INT(c.max_connections, 10);
+  write_file(p, "[node]\nname = A\nkind = school\n[network]\npublic_address =\n");
+  CHECK_INT(am_config_read(dir, &c, &err), 0);
+  CHECK_INT(c.has_public_address, false);
+  static const struct { const char *line, *msg; } bad[] = {
+    {"listen = 7400", "listen: \"7400\": missing \":PORT\""},
+    {"listen = school.example", "missing \":PORT\""},
+    {"listen =", "listen: no address given"},
+    {"public_address = *:7400", "public_address: "},
+    {"public_address = school.example", "missing \":PORT\""},
+    {"max_connections = 0", "max_connections '0' is not a number from 1 to 65535"},
+    {"max_connections = 65536", "max_connections"},
+    {"max_connections = -5", "max_connections"},
+    {"max_connections = ten", "max_connections"},
+    {"port = 7400", "unknown setting 'port' in section [network]"},
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    char conf[300];
+    snprintf(conf, sizeof conf, "[node]\nname = A\nkind = school\n\n[network]\n%s\n", bad[i].line);
+    write_file(p, conf);
+    memset(&err, 0, sizeof err);
+    CHECK_INT(am_config_read(dir, &c, &err), AM_EINVAL);
+    if (!strstr(err.msg, bad[i].msg) || !strstr(err.msg, "line 6: ")) {
+      fprintf(stderr, "  %s: %s\n", bad[i].line, err.msg);
+      CHECK(0);
+    }
+  }
 }
 
 static void test_newer_format(void) {
@@ -685,6 +885,8 @@ int main(void) {
   RUN(test_config_errors);
   RUN(test_newer_format);
   RUN(test_upgrade_from_format_1);
+  RUN(test_upgrade_from_format_2);
+  RUN(test_config_network);
   RUN(test_put_get_remove);
   RUN(test_map_grows);
   RUN(test_refused_put_leaves_no_trace);

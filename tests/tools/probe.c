@@ -1,0 +1,220 @@
+/* amicale-probe: a misbehaving (or well-behaved) client for the hostile-peer
+ * tests (tests/e2e/test_hostile.sh). It speaks to a running amicaled over
+ * TCP with plain blocking sockets and the project's own handshake code, and
+ * prints one line saying what the daemon did. Modes:
+ *
+ *   garbage ADDR            4 KiB of random bytes; expects the daemon to close
+ *   oversize ADDR           a handshake length of 65535; expects a close
+ *   truncated ADDR          half a first handshake message, then our close
+ *   slow ADDR               a valid first message, one byte per second;
+ *                           expects the daemon to close before it is whole
+ *   flood ADDR N            N connections at once, nothing sent; prints how
+ *                           many the daemon closed within 5 s
+ *   session ADDR DIR KEY    a full handshake as the node of data directory
+ *                           DIR towards the node KEY; prints "connected NAME",
+ *                           "goodbye REASON" or "refused: ..."
+ *   noread ADDR DIR KEY     a session, then pings without ever reading the
+ *                           answers; expects the daemon to drop us
+ *   bad-frame ADDR DIR KEY  a session, then a frame whose tag is wrong
+ *
+ * ADDR is IPv4 "a.b.c.d:port". Exit 0 when the daemon behaved as expected,
+ * 1 otherwise (with a line saying what happened). */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "crypto/channel.h"
+#include "crypto/handshake.h"
+#include "proto/session.h"
+#include "store/datadir.h"
+#include "tests/tools/client.h"
+
+/* Waits until the peer closes (EOF or reset): 1, or 0 at the deadline. */
+static int wait_closed(int fd, long long ms) {
+  long long deadline = am_tc_now_ms() + ms;
+  uint8_t buf[4096];
+  for (;;) {
+    long long left = deadline - am_tc_now_ms();
+    if (left <= 0) return 0;
+    struct pollfd pf = {.fd = fd, .events = POLLIN};
+    if (poll(&pf, 1, (int)left) <= 0) continue;
+    ssize_t r = recv(fd, buf, sizeof buf, 0);
+    if (r <= 0) return 1;
+  }
+}
+
+static int expect_close(int fd, const char *what) {
+  if (wait_closed(fd, 15000)) {
+    printf("closed by the daemon after %s\n", what);
+    return 0;
+  }
+  printf("NOT closed 15 s after %s\n", what);
+  return 1;
+}
+
+static int first_message(uint8_t *out, size_t *len) {
+  static am_hs_local local;
+  static am_identity id;
+  am_identity_generate(&id, NULL);
+  am_hs_local_init(&local, &id);
+  static am_hs hs;
+  uint8_t any[32] = {1};
+  am_hs_start_initiator(&hs, &local, any, NULL, NULL);
+  return am_hs_write(&hs, out, AM_HS_MSG_MAX + 2, len, NULL);
+}
+
+/* A session as the node of data directory dir. */
+static int open_session(am_tclient *c, const char *addr, const char *dir, const char *keytext) {
+  am_node n;
+  am_error err = {0};
+  memset(c, 0, sizeof *c);
+  c->fd = -1;
+  uint8_t key[32];
+  if (am_node_open(&n, dir, AM_NODE_KEY | AM_NODE_READ_ONLY, &err) ||
+      am_pubkey_from_text(keytext, key, &err)) {
+    snprintf(c->refusal, sizeof c->refusal, "%s", err.msg);
+    return -1;
+  }
+  am_hs_local local;
+  am_hs_local_init(&local, &n.id);
+  int rc = am_tc_open(c, addr, NULL, &local, key, n.conf.name);
+  am_hs_local_wipe(&local);
+  am_node_close(&n);
+  return rc;
+}
+
+static void seal_pings(am_tclient *c, am_buf *batch, uint64_t from) {
+  batch->len = 0;
+  for (uint64_t i = 0; i < 1000; i++) {
+    am_msg m = {.type = AM_MSG_PING, .token = from + i};
+    am_buf plain = {0};
+    am_msg_encode(&m, &plain, NULL);
+    am_chan_seal(&c->chan, (uint8_t *)plain.data, plain.len, batch);
+    am_buf_free(&plain);
+  }
+}
+
+int main(int argc, char **argv) {
+  if (argc < 3) {
+    fprintf(stderr, "usage: amicale-probe MODE ADDR [...] (see the source)\n");
+    return 2;
+  }
+  am_crypto_init();
+  const char *mode = argv[1], *addr = argv[2];
+  if (!strcmp(mode, "flood")) {
+    int n = argc > 3 ? atoi(argv[3]) : 100;
+    int *fds = calloc((size_t)n, sizeof *fds);
+    int opened = 0, closed = 0;
+    for (int i = 0; i < n; i++)
+      if ((fds[i] = am_tc_dial(addr, NULL)) >= 0) opened++;
+    long long deadline = am_tc_now_ms() + 5000;
+    for (int i = 0; i < n; i++) {
+      if (fds[i] < 0) continue;
+      long long left = deadline - am_tc_now_ms();
+      if (wait_closed(fds[i], left > 0 ? left : 1)) closed++;
+      close(fds[i]);
+    }
+    free(fds);
+    printf("flood: %d opened, %d closed by the daemon within 5 s\n", opened, closed);
+    return closed > 0 ? 0 : 1;
+  }
+  if (argc >= 5 && (!strcmp(mode, "session") || !strcmp(mode, "noread") ||
+                    !strcmp(mode, "bad-frame"))) {
+    am_tclient s;
+    int rc = open_session(&s, addr, argv[3], argv[4]);
+    if (rc < 0) {
+      printf("failure: %s\n", s.refusal);
+      am_tc_close(&s);
+      return 1;
+    }
+    if (rc == 1) {
+      printf("%s\n", s.refusal);
+      am_tc_close(&s);
+      return !strcmp(mode, "session") ? 0 : 1;
+    }
+    if (!strcmp(mode, "session")) {
+      printf("connected %s\n", s.hello.name);
+      am_msg bye = {.type = AM_MSG_GOODBYE, .code = AM_BYE_SHUTDOWN};
+      am_tc_send(&s, &bye);
+      am_tc_close(&s);
+      return 0;
+    }
+    if (!strcmp(mode, "bad-frame")) {
+      uint8_t f[2 + 40] = {0, 40};
+      am_random(f + 2, 40);
+      am_tc_send_all(s.fd, f, sizeof f);
+      rc = expect_close(s.fd, "a frame that does not authenticate");
+      am_tc_close(&s);
+      return rc;
+    }
+    /* noread: pings as fast as we can, never reading the pongs. */
+    int rcvbuf = 1 << 16;
+    setsockopt(s.fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+    long long deadline = am_tc_now_ms() + 60000;
+    am_buf batch = {0};
+    uint64_t sent = 0;
+    rc = 1;
+    while (am_tc_now_ms() < deadline) {
+      seal_pings(&s, &batch, sent);
+      if (am_tc_send_all(s.fd, batch.data, batch.len)) {
+        printf("dropped by the daemon after %llu pings never read\n", (unsigned long long)sent);
+        rc = 0;
+        break;
+      }
+      sent += 1000;
+    }
+    if (rc) printf("NOT dropped after %llu pings never read\n", (unsigned long long)sent);
+    am_buf_free(&batch);
+    am_tc_close(&s);
+    return rc;
+  }
+  int fd = am_tc_dial(addr, NULL);
+  if (fd < 0) {
+    printf("cannot connect to %s\n", addr);
+    return 1;
+  }
+  if (!strcmp(mode, "garbage")) {
+    uint8_t junk[4096];
+    am_random(junk, sizeof junk);
+    junk[0] = 0, junk[1] = 40; /* a plausible length, then nonsense */
+    am_tc_send_all(fd, junk, sizeof junk);
+    return expect_close(fd, "4 KiB of garbage");
+  }
+  if (!strcmp(mode, "oversize")) {
+    uint8_t b[64] = {0xff, 0xff};
+    am_tc_send_all(fd, b, sizeof b);
+    return expect_close(fd, "a length prefix of 65535");
+  }
+  uint8_t m1[AM_HS_MSG_MAX + 2];
+  size_t len;
+  first_message(m1, &len);
+  if (!strcmp(mode, "truncated")) {
+    am_tc_send_all(fd, m1, len / 2);
+    shutdown(fd, SHUT_WR);
+    return expect_close(fd, "half a handshake message and our close");
+  }
+  if (!strcmp(mode, "slow")) {
+    long long start = am_tc_now_ms();
+    for (size_t i = 0; i < len; i++) {
+      if (am_tc_send_all(fd, m1 + i, 1)) break;
+      if (wait_closed(fd, 1000)) {
+        printf("closed by the daemon after %zu bytes sent one per second (%lld s)\n", i + 1,
+               (am_tc_now_ms() - start) / 1000);
+        return 0;
+      }
+    }
+    printf("NOT closed while sending one byte per second\n");
+    return 1;
+  }
+  fprintf(stderr, "probe: unknown mode %s\n", mode);
+  return 2;
+}
