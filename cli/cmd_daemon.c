@@ -9,14 +9,20 @@
 
 #include "cli/cli.h"
 #include "cli/control.h"
+#include "proto/text.h"
 
 static long long jint(json_t *o, const char *k) {
   return (long long)json_integer_value(json_object_get(o, k));
 }
 
+/* A text of the answer, made printable: names, errors and software come
+ * from other nodes and may carry terminal escapes. Up to 4 at a time. */
 static const char *jstr(json_t *o, const char *k) {
+  static char bufs[4][1024];
+  static int next;
   const char *s = json_string_value(json_object_get(o, k));
-  return s ? s : "";
+  char *b = bufs[next++ % 4];
+  return am_text_printable(s ? s : "", b, sizeof bufs[0]);
 }
 
 static void duration(char *out, size_t n, long long s) {

@@ -17,15 +17,44 @@ static long long now_ms(void) {
   return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static int connect_to(const char *dir, int *fd_out, am_error *err) {
+/* Waits until fd is ready for events or the deadline passes: 1 ready, 0
+ * timeout, -1 error. */
+static int wait_fd(int fd, short events, long long deadline) {
+  for (;;) {
+    long long left = deadline - now_ms();
+    if (left <= 0) return 0;
+    struct pollfd p = {.fd = fd, .events = events};
+    int pr = poll(&p, 1, (int)left);
+    if (pr < 0 && errno == EINTR) continue;
+    if (pr < 0) return -1;
+    if (pr > 0) return 1;
+  }
+}
+
+/* A daemon that is stopped (or whose backlog is full) must not hang the
+ * CLI: the socket is non-blocking and every step has the deadline. */
+static int connect_to(const char *dir, int *fd_out, long long deadline, am_error *err) {
   struct sockaddr_un sa = {.sun_family = AF_UNIX};
   int n = snprintf(sa.sun_path, sizeof sa.sun_path, "%s/control.sock", dir);
   if (n < 0 || (size_t)n >= sizeof sa.sun_path)
     return am_fail(err, AM_EIO, "the data directory path is too long for a control socket");
-  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0) return am_fail(err, AM_EIO, "cannot create a socket: %s", strerror(errno));
   if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
     int e = errno;
+    if (e == EAGAIN || e == EINPROGRESS) { /* backlog full: wait for room */
+      int w = wait_fd(fd, POLLOUT, deadline);
+      socklen_t sl = sizeof e;
+      if (w == 1 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &sl) == 0 && e == 0) {
+        *fd_out = fd;
+        return 0;
+      }
+      if (w == 0) {
+        close(fd);
+        return am_fail(err, AM_EIO, "amicaled for %s does not accept connections (is it "
+                                    "stopped or overloaded?)", dir);
+      }
+    }
     close(fd);
     if (e == ENOENT || e == ECONNREFUSED)
       return am_fail(err, AM_ENOTFOUND,
@@ -39,7 +68,8 @@ static int connect_to(const char *dir, int *fd_out, am_error *err) {
 
 int am_ctl_call(const char *dir, json_t *req, json_t **resp, int timeout_ms, am_error *err) {
   *resp = NULL;
-  int fd = -1, rc = connect_to(dir, &fd, err);
+  long long deadline = now_ms() + timeout_ms;
+  int fd = -1, rc = connect_to(dir, &fd, deadline, err);
   if (rc) return rc;
   char *text = json_dumps(req, JSON_COMPACT);
   if (!text) {
@@ -52,6 +82,7 @@ int am_ctl_call(const char *dir, json_t *req, json_t **resp, int timeout_ms, am_
   while (off < n + 1) {
     ssize_t w = send(fd, text + off, n + 1 - off, MSG_NOSIGNAL);
     if (w < 0 && errno == EINTR) continue;
+    if (w < 0 && errno == EAGAIN && wait_fd(fd, POLLOUT, deadline) == 1) continue;
     if (w <= 0) {
       free(text);
       close(fd);
@@ -60,33 +91,39 @@ int am_ctl_call(const char *dir, json_t *req, json_t **resp, int timeout_ms, am_
     off += (size_t)w;
   }
   free(text);
-  size_t cap = 1 << 20; /* a status with hundreds of peers fits */
+  /* The answer grows as it comes (a status with thousands of peers is a
+   * few MB), up to a bound. */
+  size_t cap = 1 << 16, limit = 64u << 20, len = 0;
   char *buf = malloc(cap);
   if (!buf) {
     close(fd);
     return am_fail(err, AM_ENOMEM, "out of memory");
   }
-  size_t len = 0;
-  long long deadline = now_ms() + timeout_ms;
   rc = AM_EIO;
-  while (len < cap - 1) {
-    long long left = deadline - now_ms();
-    if (left <= 0) {
-      am_fail(err, AM_EIO, "amicaled did not answer within %d s", timeout_ms / 1000);
+  for (;;) {
+    int w = wait_fd(fd, POLLIN, deadline);
+    if (w <= 0) {
+      if (w == 0) am_fail(err, AM_EIO, "amicaled did not answer within %d s", timeout_ms / 1000);
+      else am_fail(err, AM_EIO, "cannot read amicaled's answer: %s", strerror(errno));
       break;
     }
-    struct pollfd p = {.fd = fd, .events = POLLIN};
-    int pr = poll(&p, 1, (int)left);
-    if (pr < 0 && errno == EINTR) continue;
-    if (pr <= 0) continue;
+    if (len + 1 >= cap) {
+      char *nb = cap < limit ? realloc(buf, cap * 2) : NULL;
+      if (!nb) {
+        am_fail(err, AM_EIO, "amicaled's answer is too long");
+        break;
+      }
+      buf = nb;
+      cap *= 2;
+    }
     ssize_t r = read(fd, buf + len, cap - 1 - len);
-    if (r < 0 && errno == EINTR) continue;
+    if (r < 0 && (errno == EINTR || errno == EAGAIN)) continue;
     if (r <= 0) {
       am_fail(err, AM_EIO, "amicaled closed the control connection without answering");
       break;
     }
+    char *nl = memchr(buf + len, '\n', (size_t)r); /* only the new bytes */
     len += (size_t)r;
-    char *nl = memchr(buf, '\n', len);
     if (!nl) continue;
     *nl = 0;
     json_error_t je;
@@ -105,7 +142,6 @@ int am_ctl_call(const char *dir, json_t *req, json_t **resp, int timeout_ms, am_
     }
     break;
   }
-  if (len >= cap - 1) am_fail(err, AM_EIO, "amicaled's answer is too long");
   free(buf);
   close(fd);
   return rc;

@@ -40,8 +40,15 @@ am_conn *am_conn_new(am_daemon *d, bool initiator) {
   if (d->conns) d->conns->prev = c;
   d->conns = c;
   d->nconns++;
-  d->nhandshaking++;
-  c->hs_counted = true;
+  /* Inbound handshakes have their own budget (AM_HANDSHAKES_MAX): our own
+   * dials, counted apart, never crowd out peers calling us. */
+  if (initiator) {
+    d->ndialing++;
+    c->dial_counted = true;
+  } else {
+    d->nhandshaking++;
+    c->hs_counted = true;
+  }
   return c;
 }
 
@@ -92,25 +99,52 @@ static void conn_free(am_conn *c) {
 
 static void on_close(uv_handle_t *h) { conn_free(h->data); }
 
+/* The control client waiting for this connection's outcome gets it. The
+ * link is cut on both sides first: the reply does not run anything else
+ * (the client resumes later, from the daemon's deferred work). */
 static void answer_waiter(am_conn *c) {
-  if (!c->waiter) return;
+  am_ctl_client *w = c->waiter;
+  if (!w) return;
+  c->waiter = NULL;
+  am_ctl_detach(w);
   json_t *r = json_pack("{s:b, s:s}", "ok", 0, "error",
                         c->fail_text[0] ? c->fail_text : "the connection closed");
-  am_ctl_reply(c->waiter, r);
-  c->waiter = NULL;
+  am_ctl_reply(w, r);
+}
+
+static void stop_counting(am_conn *c) {
+  leave_handshake(c);
+  if (c->dial_counted) {
+    c->dial_counted = false;
+    c->d->ndialing--;
+  }
 }
 
 /* Closes now (no goodbye). Memory goes when libuv is done with the handle,
- * or, while a name is being resolved, when the resolver calls back. */
+ * when the resolver calls back (cancelled), or else at the next loop
+ * iteration: never inside the caller, which may still use c. */
 void am_conn_close(am_conn *c, const char *why) {
   if (c->state == AM_CS_CLOSED) return;
-  leave_handshake(c);
-  if (why && !c->fail_text[0]) snprintf(c->fail_text, sizeof c->fail_text, "%s", why);
-  answer_waiter(c);
-  detach(c);
   c->state = AM_CS_CLOSED;
-  if (c->tcp_open) uv_close((uv_handle_t *)&c->tcp, on_close);
-  else if (!c->resolving) conn_free(c);
+  stop_counting(c);
+  if (why && !c->fail_text[0]) snprintf(c->fail_text, sizeof c->fail_text, "%s", why);
+  detach(c);
+  answer_waiter(c);
+  if (c->tcp_open) {
+    uv_close((uv_handle_t *)&c->tcp, on_close);
+  } else if (c->resolving) {
+    uv_cancel((uv_req_t *)&c->gai); /* on_resolved frees */
+  } else {
+    c->dead = true;
+    am_daemon_defer(c->d);
+  }
+}
+
+void am_conn_reap(am_daemon *d) {
+  for (am_conn *c = d->conns, *next; c; c = next) {
+    next = c->next;
+    if (c->dead) conn_free(c);
+  }
 }
 
 /* ---- writing ---- */
@@ -203,23 +237,33 @@ int am_conn_send(am_conn *c, const am_msg *m) {
   am_buf plain = {0}, out = {0};
   am_error err = {0};
   int rc = am_msg_encode(m, &plain, &err);
-  if (!rc) rc = am_chan_seal(&c->chan, (const uint8_t *)plain.data, plain.len, &out);
-  am_buf_free(&plain);
   if (rc) {
-    am_buf_free(&out);
+    am_buf_free(&plain);
     am_warn("%s: cannot send %s: %s", c->remote_text, am_msg_type_name(m->type),
             am_error_text(&err, rc));
     return rc;
   }
-  if (m->type != AM_MSG_GOODBYE && c->queued + out.len > AM_WRITE_QUEUE_MAX) {
-    am_buf_free(&out);
+  /* The queue is checked before sealing: a frame sealed and not sent
+   * would leave a gap in the nonces, and the goodbye would not decrypt. */
+  if (m->type != AM_MSG_GOODBYE && c->queued + plain.len > AM_WRITE_QUEUE_MAX) {
+    am_buf_free(&plain);
     am_warn("%s: %s does not read what we send (%zu bytes waiting): dropped as too-slow",
             c->remote_text, c->peer ? c->peer->name : "?", c->queued);
     am_conn_goodbye(c, AM_BYE_TOO_SLOW, "more than %u bytes waiting to be read",
                     AM_WRITE_QUEUE_MAX);
     return AM_ETOOBIG;
   }
-  return write_buf(c, &out);
+  rc = am_chan_seal(&c->chan, (const uint8_t *)plain.data, plain.len, &out);
+  am_buf_free(&plain);
+  if (!rc) rc = write_buf(c, &out);
+  else am_buf_free(&out);
+  if (rc) {
+    /* Nonces used up, memory, or the socket: this stream cannot go on. */
+    am_warn("%s: cannot send %s (%s): connection closed", c->remote_text,
+            am_msg_type_name(m->type), am_strerror(rc));
+    am_conn_close(c, "cannot send");
+  }
+  return rc;
 }
 
 void am_conn_goodbye(am_conn *c, int reason, const char *fmt, ...) {
@@ -231,16 +275,16 @@ void am_conn_goodbye(am_conn *c, int reason, const char *fmt, ...) {
   va_end(ap);
   if (!c->fail_text[0])
     snprintf(c->fail_text, sizeof c->fail_text, "%s: %s", am_bye_name((uint64_t)reason), m.text);
-  leave_handshake(c);
+  stop_counting(c);
   /* Our side ended it for a fault of the other: the operator sees why. */
   if (c->peer && (reason == AM_BYE_IDLE || reason == AM_BYE_PROTOCOL || reason == AM_BYE_TOO_SLOW))
     am_rpeer_error(c->peer, "dropped by this node: %s: %s", am_bye_name((uint64_t)reason), m.text);
   if (c->chan_open) am_conn_send(c, &m);
   if (c->state == AM_CS_CLOSED) return; /* the send failed and closed it */
-  answer_waiter(c);
-  detach(c);
   c->state = AM_CS_CLOSING;
   c->t_closing = am_now_ms(c->d);
+  detach(c);
+  answer_waiter(c);
   uv_read_stop((uv_stream_t *)&c->tcp);
   if (c->queued == 0) am_conn_close(c, NULL);
 }
@@ -341,6 +385,7 @@ static void admit(am_conn *c) {
     return;
   }
   am_rpeer *p = am_rpeer_find(d, key);
+  if (p && p->transient) p = NULL; /* an invitation we are accepting: not a peer */
   if (p && p->blocked) {
     am_warn("%s: refused %s: blocked", c->remote_text, kt);
     am_conn_goodbye(c, AM_BYE_BLOCKED, "your key is blocked by this node");
@@ -388,7 +433,8 @@ static void handshake_done(am_conn *c) {
   sodium_memzero(&rx, sizeof rx);
   c->chan_open = true;
   d->count.handshakes_ok++;
-  leave_handshake(c);
+  stop_counting(c);
+  sodium_memzero(c->invite_secret, sizeof c->invite_secret); /* message 3 is out */
   c->state = AM_CS_HELLO;
   c->t_start = am_now_ms(d);
   if (!c->initiator) {
@@ -558,7 +604,8 @@ static void on_message(am_conn *c, const uint8_t *p, size_t len) {
     snprintf(why, sizeof why, "goodbye: %s%s%s", name ? name : "unknown reason",
              m.text[0] ? ": " : "", m.text);
     am_info("%s: %s said %s", c->remote_text, c->peer ? c->peer->name : "?", why);
-    if (c->peer) am_rpeer_error(c->peer, "%s", why);
+    /* duplicate: another connection carries on; not a failure (14.7). */
+    if (c->peer && m.code != AM_BYE_DUPLICATE) am_rpeer_error(c->peer, "%s", why);
     /* An invitation's refusal is best told in the inviting node's words. */
     snprintf(c->fail_text, sizeof c->fail_text, "%s",
              c->inviting && m.text[0] ? m.text : why);
@@ -604,11 +651,20 @@ static void on_frame(am_conn *c, uint8_t *body, size_t len) {
   if (rc == 1) on_message(c, msg, mlen);
 }
 
+/* The longest frame (or handshake message) the current state accepts:
+ * before the peer's hello nothing longer than a whole pre-hello message is
+ * useful, so an unauthenticated peer holds at most ~4 KiB of ours. */
+static size_t frame_max(const am_conn *c) {
+  if (c->state == AM_CS_HANDSHAKE) return am_hs_read_max(c->hs);
+  if (c->state == AM_CS_HELLO) return AM_MSG_MAX_PREHELLO + 1 + AM_FRAME_TAG;
+  return AM_FRAME_MAX;
+}
+
 /* The bounds a frame length must be within, in the current state. */
 static bool length_ok(const am_conn *c, size_t n) {
   if (c->state == AM_CS_HANDSHAKE)
     return n >= am_hs_read_min(c->hs) && n <= am_hs_read_max(c->hs);
-  return n >= 1 + AM_FRAME_TAG && n <= AM_FRAME_MAX;
+  return n >= 1 + AM_FRAME_TAG && n <= frame_max(c);
 }
 
 static bool reading(const am_conn *c) {
@@ -621,7 +677,7 @@ static void feed(am_conn *c, uint8_t *p, size_t n) {
   while (n > 0 && reading(c)) {
     if (c->partial_len > 0 || n < 2) {
       if (!c->partial) {
-        c->partial = malloc(2 + AM_FRAME_MAX);
+        c->partial = malloc(2 + frame_max(c));
         if (!c->partial) {
           am_conn_close(c, "out of memory");
           return;
@@ -660,7 +716,7 @@ static void feed(am_conn *c, uint8_t *p, size_t n) {
       return;
     }
     if (n < 2 + fl) { /* incomplete: keep it aside */
-      c->partial = malloc(2 + AM_FRAME_MAX);
+      c->partial = malloc(2 + frame_max(c));
       if (!c->partial) {
         am_conn_close(c, "out of memory");
         return;
@@ -822,17 +878,18 @@ static int split_address(const char *a, char *host, size_t hl, char *port, size_
   return 0;
 }
 
-int am_conn_dial(am_daemon *d, am_rpeer *p, const uint8_t *invite_secret,
-                 am_ctl_client *waiter) {
+int am_conn_dial(am_daemon *d, am_rpeer *p, const char *address,
+                 const uint8_t *invite_secret, am_ctl_client *waiter) {
   char host[300], port[8];
-  if (split_address(p->address, host, sizeof host, port, sizeof port))
+  if (!address) address = p->address;
+  if (split_address(address, host, sizeof host, port, sizeof port))
     return AM_EINVAL;
   am_conn *c = am_conn_new(d, true);
   if (!c) return AM_ENOMEM;
   c->peer = p;
   p->dialing = c;
   p->state = AM_PS_CONNECTING;
-  snprintf(c->remote_text, sizeof c->remote_text, "%s", p->address);
+  snprintf(c->remote_text, sizeof c->remote_text, "%s", address);
   if (invite_secret) {
     c->inviting = true;
     memcpy(c->invite_secret, invite_secret, sizeof c->invite_secret);

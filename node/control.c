@@ -35,6 +35,10 @@ struct am_ctl_client {
   am_ctl_client *next, *prev;
   am_conn *conn; /* the connection whose outcome it waits for */
   bool closing;
+  bool writing;  /* an answer is on its way: one at a time, and no reading
+                    meanwhile, so a client that does not read costs one
+                    answer of memory, not one per request */
+  bool resume;   /* read and handle buffered lines at the next iteration */
   size_t len;
   char buf[CTL_LINE_MAX];
 };
@@ -60,46 +64,70 @@ static void client_close(am_ctl_client *cl) {
 
 typedef struct creq {
   uv_write_t req;
+  am_ctl_client *cl;
   char *data;
 } creq;
 
 static void on_written(uv_write_t *req, int status) {
   creq *w = (creq *)req;
+  am_ctl_client *cl = w->cl;
   free(w->data);
   free(w);
   (void)status;
+  cl->writing = false;
+  if (!cl->closing) {
+    cl->resume = true;
+    am_daemon_defer(cl->d);
+  }
 }
 
 static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf);
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
 static void handle_lines(am_ctl_client *cl);
 
+/* Sends one answer line (takes j). A client whose answer cannot be sent
+ * is dropped rather than left waiting. */
 static void send_json(am_ctl_client *cl, json_t *j) {
-  char *text = cl->closing ? NULL : json_dumps(j, JSON_COMPACT);
+  char *text = cl->closing || !j ? NULL : json_dumps(j, JSON_COMPACT);
   json_decref(j);
-  if (!text) return;
-  size_t n = strlen(text);
-  creq *w = malloc(sizeof *w);
+  if (cl->closing) return;
+  creq *w = text ? malloc(sizeof *w) : NULL;
   if (w) {
+    size_t n = strlen(text);
     text[n] = '\n'; /* json_dumps's NUL becomes the line end */
     w->data = text;
+    w->cl = cl;
     uv_buf_t b = uv_buf_init(text, (unsigned)(n + 1));
-    if (uv_write(&w->req, (uv_stream_t *)&cl->pipe, &b, 1, on_written) == 0) return;
+    if (uv_write(&w->req, (uv_stream_t *)&cl->pipe, &b, 1, on_written) == 0) {
+      cl->writing = true;
+      uv_read_stop((uv_stream_t *)&cl->pipe);
+      return;
+    }
   }
   free(text);
   free(w);
+  am_warn("control socket: cannot send an answer: client dropped");
+  client_close(cl);
 }
 
+/* The answer of a request that waited (invite-accept). Nothing else runs
+ * from here: the client resumes at the next loop iteration. */
 void am_ctl_reply(am_ctl_client *cl, void *json) {
   cl->conn = NULL;
   send_json(cl, json);
-  if (!cl->closing) {
-    uv_read_start((uv_stream_t *)&cl->pipe, on_alloc, on_read);
-    handle_lines(cl); /* a request that arrived while we waited */
-  }
 }
 
 void am_ctl_detach(am_ctl_client *cl) { cl->conn = NULL; }
+
+void am_ctl_resume(am_daemon *d) {
+  for (am_ctl_client *cl = d->clients; cl; cl = cl->next) {
+    if (!cl->resume || cl->closing) continue;
+    cl->resume = false;
+    if (cl->writing || cl->conn) continue;
+    uv_read_start((uv_stream_t *)&cl->pipe, on_alloc, on_read);
+    handle_lines(cl);
+  }
+}
 
 static json_t *fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static json_t *fail(const char *fmt, ...) {
@@ -108,8 +136,14 @@ static json_t *fail(const char *fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
-  return json_pack("{s:b, s:s}", "ok", 0, "error", msg);
+  json_t *r = json_pack("{s:b, s:s}", "ok", 0, "error", msg);
+  /* A sentence cut inside a UTF-8 character is not a JSON string. */
+  return r ? r : json_pack("{s:b, s:s}", "ok", 0, "error", "the request was refused");
 }
+
+/* dispatch's answer for a request answered later (am_ctl_reply). */
+static json_t pending_answer;
+#define PENDING (&pending_answer)
 
 /* ---- requests ---- */
 
@@ -189,6 +223,10 @@ static json_t *invite_accept(am_ctl_client *cl, const char *code) {
                       "node's administrator");
   }
   am_rpeer *p = am_rpeer_find(d, ic.node_key);
+  if (p && p->blocked) {
+    am_invite_code_wipe(&ic);
+    return fail("%s", "that node is blocked here: `amicale peer unblock` it first");
+  }
   if (p && p->conn && p->conn->state == AM_CS_READY) {
     am_invite_code_wipe(&ic);
     return fail("%s", "this node is already connected to that peer");
@@ -200,14 +238,18 @@ static json_t *invite_accept(am_ctl_client *cl, const char *code) {
     }
     p->transient = true;
   }
-  am_addr_format(&ic.addr, p->address);
+  /* A known peer keeps its stored address; the invitation's is used for
+   * this connection only. */
+  char address[AM_ADDR_TEXT_MAX + 1];
+  am_addr_format(&ic.addr, address);
+  if (p->transient) snprintf(p->address, sizeof p->address, "%s", address);
   if (p->dialing) am_conn_close(p->dialing, "replaced by an invitation");
-  rc = am_conn_dial(d, p, ic.secret, cl);
+  rc = am_conn_dial(d, p, address, ic.secret, cl);
   am_invite_code_wipe(&ic);
-  if (rc) return fail("cannot connect to %s", p->address);
+  if (rc) return fail("cannot connect to %s", address);
   cl->conn = p->dialing;
   am_info("accepting an invitation from %s (%s)", p->address, p->key_text);
-  return NULL; /* answered when the connection succeeds or fails */
+  return PENDING; /* answered when the connection succeeds or fails */
 }
 
 static json_t *dispatch(am_ctl_client *cl, const char *line) {
@@ -235,27 +277,28 @@ static json_t *dispatch(am_ctl_client *cl, const char *line) {
     const char *code = json_string_value(json_object_get(req, "code"));
     r = code ? invite_accept(cl, code) : fail("%s", "invite-accept needs a \"code\"");
   } else {
-    r = fail("unknown command \"%s\"", cmd);
+    r = fail("unknown command \"%.40s\"", cmd);
   }
   json_decref(req);
   return r;
 }
 
+/* Handles the first complete line, if any: one request at a time, the
+ * next once its answer has gone out. */
 static void handle_lines(am_ctl_client *cl) {
-  while (!cl->closing && !cl->conn) {
-    char *nl = memchr(cl->buf, '\n', cl->len);
-    if (!nl) return;
-    *nl = 0;
-    json_t *r = dispatch(cl, cl->buf);
-    size_t used = (size_t)(nl - cl->buf) + 1;
-    memmove(cl->buf, nl + 1, cl->len - used);
-    cl->len -= used;
-    if (r) {
-      send_json(cl, r);
-    } else {
-      uv_read_stop((uv_stream_t *)&cl->pipe); /* one request at a time */
-    }
-  }
+  if (cl->closing || cl->conn || cl->writing) return;
+  char *nl = memchr(cl->buf, '\n', cl->len);
+  if (!nl) return;
+  *nl = 0;
+  json_t *r = dispatch(cl, cl->buf);
+  size_t used = (size_t)(nl - cl->buf) + 1;
+  /* The line may have carried an invitation's secret: wipe it. */
+  sodium_memzero(cl->buf, used);
+  memmove(cl->buf, nl + 1, cl->len - used);
+  sodium_memzero(cl->buf + cl->len - used, used);
+  cl->len -= used;
+  if (r == PENDING) uv_read_stop((uv_stream_t *)&cl->pipe);
+  else send_json(cl, r ? r : fail("%s", "out of memory"));
 }
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
@@ -280,11 +323,26 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
   }
 }
 
+static void free_handle(uv_handle_t *h) { free(h); }
+
 static void on_client(uv_stream_t *server, int status) {
   am_daemon *d = server->data;
   if (status < 0) return;
-  am_ctl_client *cl = calloc(1, sizeof *cl);
-  if (!cl) return;
+  size_t n = 0;
+  for (am_ctl_client *c = d->clients; c; c = c->next) n++;
+  am_ctl_client *cl = n < AM_CTL_CLIENTS_MAX ? calloc(1, sizeof *cl) : NULL;
+  if (!cl) {
+    /* Accept and close at once, or libuv would keep announcing it. */
+    uv_pipe_t *p = malloc(sizeof *p);
+    if (p && uv_pipe_init(d->loop, p, 0) == 0) {
+      if (uv_accept(server, (uv_stream_t *)p) == 0)
+        am_warn("control socket: more than %d clients at once: one refused", AM_CTL_CLIENTS_MAX);
+      uv_close((uv_handle_t *)p, free_handle);
+    } else {
+      free(p);
+    }
+    return;
+  }
   cl->d = d;
   uv_pipe_init(d->loop, &cl->pipe, 0);
   cl->pipe.data = cl;

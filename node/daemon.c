@@ -18,6 +18,7 @@
 #include "node/log.h"
 #include "node/node.h"
 #include "proto/address.h"
+#include "proto/text.h"
 #include "store/announcements.h"
 #include "store/peers.h"
 
@@ -113,6 +114,7 @@ static int load_peer(const am_peer *sp, void *arg) {
   bool was_blocked = p->blocked;
   p->blocked = sp->blocked;
   p->seen_in_store = true;
+  p->transient = false; /* added meanwhile: a peer now, whatever the invitation does */
   if (p->blocked && !was_blocked) {
     if (p->conn) am_conn_goodbye(p->conn, AM_BYE_BLOCKED, "blocked by this node's operator");
     if (p->dialing) am_conn_close(p->dialing, "blocked");
@@ -168,13 +170,15 @@ static int adopt_txn(am_txn *t, void *arg) {
     pr.via = AM_PEER_VIA_ACCEPTED;
   }
   snprintf(pr.address, sizeof pr.address, "%s", p->address);
-  if (!pr.name[0] && p->has_hello) snprintf(pr.name, sizeof pr.name, "%s", p->hello.name);
+  /* The peer's own name, made printable: session texts may hold control
+   * characters that stored names may not. */
+  if (!pr.name[0] && p->has_hello) am_text_printable(p->hello.name, pr.name, sizeof pr.name);
   int rc = am_peer_put(t, &pr, NULL, &err);
   if (rc) return rc;
   am_trust tr = {0};
   if (am_trust_get(t, p->key, &tr) == 0) return 0; /* already trusted: keep its name */
   memcpy(tr.key, p->key, 32);
-  if (p->has_hello) snprintf(tr.name, sizeof tr.name, "%s", p->hello.name);
+  if (p->has_hello) am_text_printable(p->hello.name, tr.name, sizeof tr.name);
   tr.added = am_wall();
   bool had;
   return am_trust_add(t, &tr, &had, &err);
@@ -186,7 +190,7 @@ int am_daemon_adopt(am_daemon *d, am_rpeer *p, am_error *err) {
   if (rc) return rc;
   p->transient = false;
   p->seen_in_store = true;
-  if (!p->name[0] && p->has_hello) snprintf(p->name, sizeof p->name, "%s", p->hello.name);
+  if (!p->name[0] && p->has_hello) am_text_printable(p->hello.name, p->name, sizeof p->name);
   return 0;
 }
 
@@ -433,10 +437,26 @@ static int start_listener(am_daemon *d, am_error *err) {
 
 static void on_handle_closed(uv_handle_t *h) { (void)h; }
 
+static void on_later(uv_idle_t *h) {
+  am_daemon *d = h->data;
+  uv_idle_stop(h);
+  d->later_started = false;
+  am_conn_reap(d);
+  am_ctl_resume(d);
+}
+
+void am_daemon_defer(am_daemon *d) {
+  if (d->later_started) return;
+  d->later_started = true;
+  uv_idle_start(&d->later, on_later);
+}
+
 static void finish(am_daemon *d) {
+  am_conn_reap(d);
   am_daemon_flush_stats(d);
   uv_timer_stop(&d->tick);
   uv_close((uv_handle_t *)&d->tick, on_handle_closed);
+  uv_close((uv_handle_t *)&d->later, on_handle_closed);
   uv_close((uv_handle_t *)&d->sig_term, on_handle_closed);
   uv_close((uv_handle_t *)&d->sig_int, on_handle_closed);
   uv_close((uv_handle_t *)&d->sig_hup, on_handle_closed);
@@ -467,8 +487,8 @@ static void on_tick(uv_timer_t *t) {
       continue;
     }
     if (p->transient || p->blocked || p->conn || p->dialing || !p->address[0]) continue;
-    if (now >= p->next_dial) {
-      if (am_conn_dial(d, p, NULL, NULL)) am_rpeer_schedule(d, p, true);
+    if (now >= p->next_dial && d->ndialing < AM_DIALS_MAX) {
+      if (am_conn_dial(d, p, NULL, NULL, NULL)) am_rpeer_schedule(d, p, true);
     }
   }
   if (now - d->last_flush >= AM_T(d, AM_STATS_FLUSH)) {
@@ -563,6 +583,8 @@ int am_daemon_run(const am_daemon_opts *o, am_error *err) {
   }
   d->started = am_wall();
   d->started_loop = uv_now(d->loop);
+  uv_idle_init(d->loop, &d->later);
+  d->later.data = d;
   am_store_read(d->node.store, last_own_txn, d, NULL);
   if ((rc = load_peers(d, err))) goto out_loop;
   if ((rc = start_listener(d, err))) goto out_loop;
@@ -592,6 +614,7 @@ out_loop:
     /* A failed start: close whatever was opened, then let libuv finish. */
     if (d->listening) uv_close((uv_handle_t *)&d->listener, on_handle_closed);
     am_control_stop(d);
+    uv_close((uv_handle_t *)&d->later, on_handle_closed);
     uv_run(d->loop, UV_RUN_DEFAULT);
   }
   uv_loop_close(d->loop);

@@ -26,7 +26,9 @@
 #define AM_T_IDLE 90000
 #define AM_T_GOODBYE 5000
 #define AM_WRITE_QUEUE_MAX (4u << 20)
-#define AM_HANDSHAKES_MAX 64
+#define AM_HANDSHAKES_MAX 64 /* inbound handshakes at once */
+#define AM_DIALS_MAX 64      /* outbound attempts at once */
+#define AM_CTL_CLIENTS_MAX 32
 #define AM_RATE_BURST 10
 #define AM_RATE_PER_S 1
 #define AM_BACKOFF_MIN 1000
@@ -108,11 +110,16 @@ struct am_daemon {
   int lock_fd;
   uv_signal_t sig_term, sig_int, sig_hup;
   uv_timer_t tick;
+  /* Work deferred to the next loop iteration, never done inside the
+   * callback that asked for it: freeing connections that hold no handle,
+   * and resuming control clients whose answer just went out. */
+  uv_idle_t later;
+  bool later_started;
 
   am_rpeer *peers;
   am_conn *conns;
   am_ctl_client *clients;
-  size_t nconns, nhandshaking;
+  size_t nconns, nhandshaking, ndialing;
   size_t max_connections;
   am_rate rates[AM_RATE_SLOTS];
 
@@ -151,6 +158,8 @@ struct am_conn {
   bool initiator;
   bool tcp_open;   /* tcp initialised: must be closed */
   bool resolving;  /* uv_getaddrinfo pending: it frees a closed conn */
+  bool dead;       /* closed, no handle left: freed by the deferred work */
+  bool dial_counted; /* counted in d->ndialing */
   bool hs_counted; /* counted in d->nhandshaking */
   am_rpeer *peer;  /* known once authenticated (or when dialing) */
   char remote_text[AM_ADDR_TEXT_MAX + 1];
@@ -191,13 +200,18 @@ int am_daemon_adopt(am_daemon *d, am_rpeer *p, am_error *err);
 int am_daemon_notify(am_daemon *d); /* push new own announcements; returns count */
 void am_daemon_stop(am_daemon *d, int code);
 void am_daemon_flush_stats(am_daemon *d);
+/* Runs the deferred work (see `later`) at the next loop iteration. */
+void am_daemon_defer(am_daemon *d);
+void am_conn_reap(am_daemon *d); /* conn.c: frees dead connections */
 void am_rpeer_schedule(am_daemon *d, am_rpeer *p, bool failed);
 bool am_rate_allow(am_daemon *d, const uint8_t addr[static 16]);
 
 /* conn.c */
 am_conn *am_conn_new(am_daemon *d, bool initiator);
-int am_conn_dial(am_daemon *d, am_rpeer *p, const uint8_t *invite_secret,
-                 am_ctl_client *waiter);
+/* Dials p at address (NULL: p->address), with an invitation when
+ * invite_secret is not NULL (waiter then gets the outcome). */
+int am_conn_dial(am_daemon *d, am_rpeer *p, const char *address,
+                 const uint8_t *invite_secret, am_ctl_client *waiter);
 void am_conn_accepted(am_conn *c);
 void am_conn_tick(am_conn *c, uint64_t now);
 int am_conn_send(am_conn *c, const am_msg *m);
@@ -210,5 +224,6 @@ int am_control_start(am_daemon *d, am_error *err);
 void am_control_stop(am_daemon *d);
 void am_ctl_reply(am_ctl_client *cl, void *json); /* takes the json_t */
 void am_ctl_detach(am_ctl_client *cl);            /* the waiting conn is gone */
+void am_ctl_resume(am_daemon *d);                 /* deferred: clients answered */
 
 #endif

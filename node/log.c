@@ -2,6 +2,8 @@
  * concurrent writers (there are none today) would not interleave. */
 #include "node/log.h"
 
+#include "proto/text.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,15 +53,16 @@ void am_log(int level, const char *fmt, ...) {
     n += (size_t)snprintf(line + n, sizeof line - n, ".%03dZ %-5s ", (int)(tv.tv_usec / 1000),
                           names[level]);
   }
+  char msg[1900];
   va_list ap;
   va_start(ap, fmt);
-  int m = vsnprintf(line + n, sizeof line - n - 1, fmt, ap);
+  int m = vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
   if (m < 0) return;
-  n += (size_t)m < sizeof line - n - 1 ? (size_t)m : sizeof line - n - 2;
-  /* Control characters from the network never reach the log raw. */
-  for (size_t i = 0; i < n; i++)
-    if ((unsigned char)line[i] < 0x20) line[i] = '?';
+  /* Text from the network (names, goodbyes) never reaches the log raw:
+   * control characters and broken UTF-8 become '?'. */
+  am_text_printable(msg, line + n, sizeof line - n - 1);
+  n += strlen(line + n);
   line[n++] = '\n';
   ssize_t w = write(2, line, n);
   (void)w;

@@ -456,3 +456,21 @@ size_t am_text_fit(const char *s, size_t cols) {
   }
   return i;
 }
+
+char *am_text_printable(const char *s, char *out, size_t outsz) {
+  size_t o = 0, n = strlen(s);
+  if (outsz == 0) return out;
+  for (size_t i = 0; i < n;) {
+    ucs4_t c;
+    int len = u8_mbtouc(&c, (const uint8_t *)s + i, n - i);
+    bool bad = c == 0xfffd && !(len == 3 && memcmp(s + i, "\xef\xbf\xbd", 3) == 0);
+    bool ctl = c < 0x20 || c == 0x7f || (c >= 0x80 && c < 0xa0);
+    size_t w = bad || ctl ? 1 : (size_t)len;
+    if (o + w >= outsz) break;
+    if (bad || ctl) out[o++] = '?';
+    else memcpy(out + o, s + i, w), o += w;
+    i += bad ? 1 : (size_t)len;
+  }
+  out[o] = 0;
+  return out;
+}

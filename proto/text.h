@@ -55,6 +55,13 @@ int am_text_words(const char *text, size_t len, am_word_cb cb, void *arg);
  * spreadsheet column headers. *out malloc'd. */
 int am_text_compact(const char *in, size_t len, char **out);
 
+/* Copies s into out (outsz bytes, NUL-terminated) for display: control
+ * characters (C0, DEL, C1) become '?', so does each byte that is not part
+ * of well-formed UTF-8, and the copy is cut at a character boundary. For
+ * text from the network (a peer's name, its goodbye), which may carry
+ * anything, before a terminal or a log sees it. Returns out. */
+char *am_text_printable(const char *s, char *out, size_t outsz);
+
 /* Width of s in terminal columns (wide East Asian characters count 2,
  * combining marks 0). s must be valid UTF-8. */
 size_t am_text_width(const char *s);

@@ -126,6 +126,56 @@ expect_status 0 "$AMICALE_BIN" invite create --dir "$T/D" --address "$ADDR_D" --
 expect_status 4 "$AMICALE_BIN" invite accept --dir "$T/D" "$(jq -r .code "$OUT")"
 expect_err_contains "this very node"
 
+# ---- the control socket under misuse -------------------------------------------
+# Two requests in one write, both waiting on a connection that fails: each
+# gets its answer, in order, and the daemon lives on.
+expect_status 0 "$AMICALE_BIN" invite create --dir "$T/A" --address 127.0.0.1:1 --json
+DEADCODE=$(jq -r .code "$OUT")
+ctl() { /usr/bin/python3 - "$@" <<'PY'
+import socket, sys, json, time
+path, mode = sys.argv[1], sys.argv[2]
+s = socket.socket(socket.AF_UNIX); s.connect(path); s.settimeout(30)
+if mode == "pipeline":
+    code = sys.argv[3]
+    line = json.dumps({"cmd": "invite-accept", "code": code}) + "\n"
+    s.sendall((line * 2).encode())
+    got = b""
+    while got.count(b"\n") < 2:
+        chunk = s.recv(4096)
+        if not chunk: break
+        got += chunk
+    answers = [json.loads(l) for l in got.decode().splitlines()]
+    print(len(answers), all(a["ok"] is False for a in answers))
+elif mode == "flood":   # requests without reading the answers
+    s.setblocking(False)
+    sent = 0
+    try:
+        for _ in range(200000):
+            s.send(b'{"cmd":"status"}\n'); sent += 1
+    except BlockingIOError:
+        pass
+    print(sent)
+elif mode == "utf8":
+    s.sendall((json.dumps({"cmd": "x" + "\u00e9" * 400}) + "\n").encode())
+    print(json.loads(s.makefile().readline())["ok"])
+PY
+}
+run ctl "$T/D/control.sock" pipeline "$DEADCODE"
+expect_eq "two pipelined requests, two refusals" "2 True" "$(cat "$OUT")"
+expect_true "D alive after pipelined requests" _status_ok "$T/D"
+run ctl "$T/D/control.sock" utf8
+expect_eq "an unknown command of accented letters is answered" "False" "$(cat "$OUT")"
+PEAK0=$(awk '/^VmHWM:/ {print $2}' "/proc/$PID_D/status")
+ctl "$T/D/control.sock" flood >/dev/null &
+FLOODER=$!
+wait "$FLOODER"
+expect_true "D answers others while a client does not read" _status_ok "$T/D"
+PEAK1=$(awk '/^VmHWM:/ {print $2}' "/proc/$PID_D/status")
+if [ -z "${AMICALE_SANITIZED:-}" ]; then
+  expect_true "a client that does not read costs D no memory (peak ${PEAK0} -> ${PEAK1} kB)" \
+    test $((PEAK1 - PEAK0)) -lt 8192
+fi
+
 # ---- keepalive and idle timeout (timeouts scaled by 0.05: ping after 1.5 s of
 # silence, a peer silent for 4.5 s is dropped) ------------------------------------
 node_init E school

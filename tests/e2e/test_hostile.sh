@@ -83,6 +83,19 @@ expect_out_contains "dropped by the daemon"
 wait_for "A logged it as too slow" 20 log_has A "too-slow"
 still_serving "a peer that never reads"
 
+# The connection limit: a node allowing 3 connections refuses the rest of a
+# flood (8 connections: within the per-address burst, so only the
+# connection limit applies), and still answers.
+node_init L school
+echo "max_connections = 3" >>"$T/L/amicale.conf"
+daemon_start L
+probe flood "$ADDR_L" 8
+expect_eq "L closed connections over its limit" 0 "$RC"
+expect_status 0 "$AMICALE_BIN" status --dir "$T/L" --json
+expect_match "L counted connections over the limit" '^[1-9]' "$(jq .counters.refused_connection_limit "$OUT")"
+expect_true "L logged the limit" log_has L "refusing a connection"
+daemon_stop L
+
 RSS1=$(rss_kb)
 PEAK=$(peak_kb)
 echo "RSS of A: ${RSS0} kB at start, ${RSS1} kB after the hostile peers, peak ${PEAK} kB"
