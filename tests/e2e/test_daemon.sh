@@ -118,6 +118,10 @@ ID2=$(jq -r .id "$OUT")
 expect_status 0 "$AMICALE_BIN" invite revoke --dir "$T/A" "$ID2"
 expect_status 4 "$AMICALE_BIN" invite accept --dir "$T/D" "$CODE2"
 expect_err_contains "not recognised"
+# Expired: made two days ago (the CLI's clock moved back), valid one day.
+AMICALE_NOW=$(( $(date +%s) - 2 * 86400 )) expect_status 0 "$AMICALE_BIN" invite create --dir "$T/A" --address "$ADDR_A" --expires 1d --json
+expect_status 4 "$AMICALE_BIN" invite accept --dir "$T/D" "$(jq -r .code "$OUT")"
+expect_err_contains "expired on"
 # A damaged code.
 expect_status 4 "$AMICALE_BIN" invite accept --dir "$T/D" "${CODE2:0:30}"
 expect_err_contains "damaged or incomplete"
