@@ -10,7 +10,7 @@
 
 static void help(FILE *out) {
   fprintf(out,
-          "amicale %s: the alumni directory of an Amicale node\n"
+          "amicale %s: the alumni directory of an Amicale node (the daemon is amicaled)\n"
           "\n"
           "usage: amicale [--dir D] COMMAND [options]\n"
           "\n"
@@ -32,8 +32,9 @@ static void help(FILE *out) {
           "  node show|edit       what this node announces about itself\n"
           "  peer add|list|remove|block|unblock ...\n"
           "                       the nodes amicaled exchanges with\n"
-          "  invite create|list|revoke ...\n"
+          "  invite create|list|revoke|accept ...\n"
           "                       invitation codes that let another node in\n"
+          "  status [--json]      what the running amicaled is doing: peers, traffic\n"
           "  help                 this text\n"
           "\n"
           "The data directory is --dir, else $AMICALE_DIR, else $AMICALE_HOME,\n"

@@ -93,6 +93,7 @@ static void conn_free(am_conn *c) {
   }
   free(c->partial);
   am_buf_free(&c->wbuf);
+  if (c->ai) uv_freeaddrinfo(c->ai);
   sodium_memzero(c->invite_secret, sizeof c->invite_secret);
   free(c);
 }
@@ -132,6 +133,8 @@ void am_conn_close(am_conn *c, const char *why) {
   answer_waiter(c);
   if (c->tcp_open) {
     uv_close((uv_handle_t *)&c->tcp, on_close);
+  } else if (c->reopening) {
+    /* on_reopen frees */
   } else if (c->resolving) {
     uv_cancel((uv_req_t *)&c->gai); /* on_resolved frees */
   } else {
@@ -812,9 +815,45 @@ void am_conn_accepted(am_conn *c) {
   if (start_handshake(c)) am_conn_close(c, "cannot start the handshake");
 }
 
+static void on_connect(uv_connect_t *req, int status);
+
+/* Connects to the next resolved address (a name may have several: IPv6
+ * and IPv4, several servers). 0, or AM_ENOTFOUND when none is left. */
+static int connect_next(am_conn *c) {
+  struct addrinfo *a = c->ai_next;
+  if (!a) return AM_ENOTFOUND;
+  c->ai_next = a->ai_next;
+  uv_tcp_init(c->d->loop, &c->tcp);
+  c->tcp.data = c;
+  c->tcp_open = true;
+  c->state = AM_CS_CONNECTING;
+  c->connect_req.data = c;
+  int rc = uv_tcp_connect(&c->connect_req, &c->tcp, a->ai_addr, on_connect);
+  return rc ? AM_EIO : 0;
+}
+
+static void on_reopen(uv_handle_t *h) {
+  am_conn *c = h->data;
+  c->reopening = false;
+  if (c->state == AM_CS_CLOSED) { /* closed meanwhile */
+    conn_free(c);
+    return;
+  }
+  if (connect_next(c)) am_conn_close(c, c->fail_text[0] ? c->fail_text : "cannot connect");
+}
+
 static void on_connect(uv_connect_t *req, int status) {
   am_conn *c = req->data;
   if (c->state == AM_CS_CLOSED) return;
+  if (status < 0 && c->ai_next) {
+    am_debug("%s: %s; trying its next address", c->remote_text, uv_strerror(status));
+    snprintf(c->fail_text, sizeof c->fail_text, "cannot connect to %s: %s", c->remote_text,
+             uv_strerror(status));
+    c->tcp_open = false;
+    c->reopening = true;
+    uv_close((uv_handle_t *)&c->tcp, on_reopen);
+    return;
+  }
   if (status < 0) {
     char why[400];
     snprintf(why, sizeof why, "cannot connect to %s: %s",
@@ -849,16 +888,11 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
     am_conn_close(c, why);
     return;
   }
-  uv_tcp_init(c->d->loop, &c->tcp);
-  c->tcp.data = c;
-  c->tcp_open = true;
-  c->state = AM_CS_CONNECTING;
-  c->connect_req.data = c;
-  int rc = uv_tcp_connect(&c->connect_req, &c->tcp, res->ai_addr, on_connect);
-  uv_freeaddrinfo(res);
+  c->ai = c->ai_next = res;
+  int rc = connect_next(c);
   if (rc) {
     char why[400];
-    snprintf(why, sizeof why, "cannot connect to %s: %s", c->peer->address, uv_strerror(rc));
+    snprintf(why, sizeof why, "cannot connect to %s", c->peer->address);
     am_rpeer_error(c->peer, "%s", why);
     am_conn_close(c, why);
   }

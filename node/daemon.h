@@ -158,6 +158,9 @@ struct am_conn {
   bool initiator;
   bool tcp_open;   /* tcp initialised: must be closed */
   bool resolving;  /* uv_getaddrinfo pending: it frees a closed conn */
+  bool reopening;  /* tcp closing to try the next address: its close
+                      callback frees a conn closed meanwhile */
+  struct addrinfo *ai, *ai_next; /* the resolved addresses, the next to try */
   bool dead;       /* closed, no handle left: freed by the deferred work */
   bool dial_counted; /* counted in d->ndialing */
   bool hs_counted; /* counted in d->nhandshaking */

@@ -186,7 +186,8 @@ node_init E school
 node_init F school
 AMICALE_TIMEOUT_SCALE=0.05 daemon_start E
 AMICALE_TIMEOUT_SCALE=0.05 daemon_start F
-expect_status 0 "$AMICALE_BIN" peer add --dir "$T/E" "$ADDR_F" "$KEY_F" --name F
+# (by name: the address is resolved, each of its addresses tried in turn)
+expect_status 0 "$AMICALE_BIN" peer add --dir "$T/E" "localhost:${ADDR_F##*:}" "$KEY_F" --name F
 expect_status 0 "$AMICALE_BIN" peer add --dir "$T/F" "$ADDR_E" "$KEY_E" --name E
 wait_for "E connected to F" 20 peer_connected "$T/E" "$KEY_F"
 wait_for "pings measure a round trip" 20 bash -c "'$AMICALE_BIN' status --dir '$T/E' --json | jq -e '.peers[0].rtt_ms != null'"
