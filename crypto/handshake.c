@@ -34,10 +34,11 @@ void am_hs_binding_message(const uint8_t static_pub[static 32],
   memcpy(out + sizeof AM_HS_BINDING_CONTEXT, static_pub, 32);
 }
 
-int am_hs_local_init(am_hs_local *l, const am_identity *id) {
+static int local_init(am_hs_local *l, const am_identity *id, const uint8_t *static_private) {
   memset(l, 0, sizeof *l);
   if (!id->sk) return AM_EUSAGE;
-  int rc = am_noise_keypair_generate(&l->s);
+  int rc = static_private ? am_noise_keypair_from_private(&l->s, static_private)
+                          : am_noise_keypair_generate(&l->s);
   if (rc) return rc;
   uint8_t msg[AM_HS_BINDING_MSG_LEN];
   am_hs_binding_message(l->s.pub, msg);
@@ -45,20 +46,44 @@ int am_hs_local_init(am_hs_local *l, const am_identity *id) {
   return am_sign(id, msg, sizeof msg, l->binding);
 }
 
+int am_hs_local_init(am_hs_local *l, const am_identity *id) { return local_init(l, id, NULL); }
+
+int am_hs_local_init_with(am_hs_local *l, const am_identity *id,
+                          const uint8_t static_private[static 32]) {
+  return local_init(l, id, static_private);
+}
+
 void am_hs_local_wipe(am_hs_local *l) { sodium_memzero(l, sizeof *l); }
+
+static int noise_init(am_hs *hs, const am_noise_keypair *e) {
+  am_noise_hs_config cfg = {
+      .protocol = AM_HS_PROTOCOL,
+      .initiator = hs->initiator,
+      .prologue = (const uint8_t *)AM_HS_PROLOGUE,
+      .prologue_len = sizeof AM_HS_PROLOGUE - 1,
+      .s = &hs->local->s,
+      .e = e,
+  };
+  return am_noise_hs_init(&hs->noise, &cfg);
+}
 
 static int start(am_hs *hs, const am_hs_local *local, bool initiator) {
   memset(hs, 0, sizeof *hs);
   hs->local = local;
   hs->initiator = initiator;
-  am_noise_hs_config cfg = {
-      .protocol = AM_HS_PROTOCOL,
-      .initiator = initiator,
-      .prologue = (const uint8_t *)AM_HS_PROLOGUE,
-      .prologue_len = sizeof AM_HS_PROLOGUE - 1,
-      .s = &local->s,
-  };
-  return am_noise_hs_init(&hs->noise, &cfg);
+  return noise_init(hs, NULL);
+}
+
+int am_hs_fix_ephemeral(am_hs *hs, const uint8_t e[static 32]) {
+  if (hs->step != 0 || hs->failure) return AM_EUSAGE;
+  am_noise_keypair kp;
+  int rc = am_noise_keypair_from_private(&kp, e);
+  if (!rc) {
+    am_noise_hs_wipe(&hs->noise);
+    rc = noise_init(hs, &kp);
+  }
+  sodium_memzero(&kp, sizeof kp);
+  return rc;
 }
 
 int am_hs_start_initiator(am_hs *hs, const am_hs_local *local,

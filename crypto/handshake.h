@@ -33,6 +33,10 @@ typedef struct am_hs_local {
 
 /* A fresh static key pair signed by id (which must hold its secret key). */
 int am_hs_local_init(am_hs_local *l, const am_identity *id);
+/* The same with a given static private key (the transport test vectors;
+ * a node that keeps its static key across restarts could use it too). */
+int am_hs_local_init_with(am_hs_local *l, const am_identity *id,
+                          const uint8_t static_private[static 32]);
 void am_hs_local_wipe(am_hs_local *l);
 
 /* The bytes an identity signs to bind a static key (63 bytes). */
@@ -80,6 +84,11 @@ int am_hs_start_initiator(am_hs *hs, const am_hs_local *local,
                           const uint8_t expected[static AM_PUBKEY_BYTES],
                           am_hs_proof_fn proof_fn, void *proof_arg);
 int am_hs_start_responder(am_hs *hs, const am_hs_local *local);
+
+/* Uses e as this side's ephemeral private key instead of a random one:
+ * for test vectors only (a fixed ephemeral breaks forward secrecy). Only
+ * before the first message; AM_EUSAGE afterwards. */
+int am_hs_fix_ephemeral(am_hs *hs, const uint8_t e[static 32]);
 
 bool am_hs_wants_write(const am_hs *hs);
 bool am_hs_done(const am_hs *hs);

@@ -35,7 +35,7 @@ am_conn *am_conn_new(am_daemon *d, bool initiator) {
   if (!c) return NULL;
   c->d = d;
   c->initiator = initiator;
-  c->t_start = c->t_rx = am_now_ms(d);
+  c->t_start = c->t_rx = c->t_wprogress = am_now_ms(d);
   c->next = d->conns;
   if (d->conns) d->conns->prev = c;
   d->conns = c;
@@ -160,6 +160,7 @@ static int start_write(am_conn *c, char *data, size_t n);
 
 static void on_write(uv_write_t *req, int status) {
   am_conn *c = req->data;
+  c->t_wprogress = am_now_ms(c->d);
   c->queued -= c->wlen;
   free(c->wdata);
   c->wdata = NULL;
@@ -221,6 +222,7 @@ static int write_buf(am_conn *c, am_buf *b) {
     return 0;
   }
   size_t off = 0;
+  if (c->queued == 0) c->t_wprogress = am_now_ms(c->d); /* output was idle until now */
   uv_buf_t ub = uv_buf_init(b->data, (unsigned)n);
   int w = uv_try_write((uv_stream_t *)&c->tcp, &ub, 1);
   if (w > 0) off = (size_t)w;
@@ -963,7 +965,23 @@ void am_conn_tick(am_conn *c, uint64_t now) {
       am_conn_goodbye(c, AM_BYE_PROTOCOL, "no hello within %d s", AM_T_HELLO / 1000);
     break;
   case AM_CS_READY:
-    if (now - c->t_rx > AM_T(c->d, AM_T_IDLE)) {
+    if (c->queued == 0) {
+      c->t_wprogress = now;
+      c->wq_seen = 0;
+    } else {
+      /* Bytes leaving libuv's queue are progress too (a large write in
+       * flight completes only at its end). */
+      size_t wq = uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp);
+      if (wq < c->wq_seen) c->t_wprogress = now;
+      c->wq_seen = wq;
+    }
+    if (c->queued && now - c->t_wprogress > AM_T(c->d, AM_T_STALL)) {
+      am_warn("%s: %s has not read what we send for %d s (%zu bytes waiting): dropped as "
+              "too-slow", c->remote_text, c->peer ? c->peer->name : "?",
+              (int)(AM_T(c->d, AM_T_STALL) / 1000), c->queued);
+      am_conn_goodbye(c, AM_BYE_TOO_SLOW, "nothing read for %d s",
+                      (int)(AM_T(c->d, AM_T_STALL) / 1000));
+    } else if (now - c->t_rx > AM_T(c->d, AM_T_IDLE)) {
       am_info("%s: nothing received for %d s", c->remote_text, AM_T_IDLE / 1000);
       am_conn_goodbye(c, AM_BYE_IDLE, "nothing received for %d s", AM_T_IDLE / 1000);
     } else if (now - c->t_rx > AM_T(c->d, AM_T_PING) && !c->ping_out) {

@@ -319,7 +319,7 @@ bool am_rate_allow(am_daemon *d, const uint8_t addr[static 16]) {
     r->tokens = AM_RATE_BURST;
     r->at = now;
   }
-  r->tokens += (double)(now - r->at) / 1000.0 * AM_RATE_PER_S;
+  r->tokens += (double)(now - r->at) / (1000.0 * d->tscale) * AM_RATE_PER_S; /* scaled as timeouts */
   if (r->tokens > AM_RATE_BURST) r->tokens = AM_RATE_BURST;
   r->at = now;
   if (r->tokens < 1.0) return false;

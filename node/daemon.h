@@ -25,6 +25,7 @@
 #define AM_T_PING 30000
 #define AM_T_IDLE 90000
 #define AM_T_GOODBYE 5000
+#define AM_T_STALL 60000 /* output waiting with no progress: the peer is too slow */
 #define AM_WRITE_QUEUE_MAX (4u << 20)
 #define AM_HANDSHAKES_MAX 64 /* inbound handshakes at once */
 #define AM_DIALS_MAX 64      /* outbound attempts at once */
@@ -38,6 +39,7 @@
 #define AM_INVITE_TIMEOUT 20000 /* an `invite accept` answer, at most */
 
 /* A timeout above, scaled by $AMICALE_TIMEOUT_SCALE (a factor, default 1;
+ * the handshake rate refills faster by the same factor;
  * tests use 0.05 to see a 90-second idle timeout in under five seconds, as
  * libuv's test runner scales its own). */
 #define AM_T(d, ms) ((uint64_t)((double)(ms) * (d)->tscale))
@@ -180,6 +182,8 @@ struct am_conn {
   size_t wlen;
   am_buf wbuf;     /* to send after the write in flight */
   uint64_t t_start, t_rx, t_ping, t_closing; /* loop times (ms) */
+  uint64_t t_wprogress;  /* the last time output moved (or was idle) */
+  size_t wq_seen;        /* libuv's write queue size at that time */
   uint64_t ping_token, ping_sent_at;
   bool ping_out;
   uint64_t bytes_in, bytes_out;

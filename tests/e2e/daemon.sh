@@ -50,7 +50,7 @@ poll() {
 
 wait_for() {
   local name=$1 secs=$2; shift 2
-  if poll "$secs" "$@"; then _pass; else _fail "$name" "within ${secs}s: $*" "still not true"; fi
+  if poll "$secs" "$@"; then _pass; else _fail "$name" "within ${secs}s: $*" "still not true"; return 1; fi
 }
 
 _status_ok() { "$AMICALE_BIN" status --dir "$1" --json >/dev/null 2>&1; }

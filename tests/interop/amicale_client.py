@@ -14,6 +14,16 @@ usage:
       (tests/vectors/noise/ by default): every ciphertext and the handshake
       hash, byte for byte.
 
+  amicale_client.py --vectors [session.json]
+      replays the transport vectors (tests/vectors/transport/session.json by
+      default): for each case it runs both sides from the inputs alone (seeds,
+      static and ephemeral private keys, invitation secret, plaintext of the
+      session messages) and compares every payload, binding, wire byte,
+      invitation value and the handshake hash; the receiving side decrypts
+      each message back, and known message types are re-encoded. Prints
+      "transport vectors: N cases, M checks passed"; exit 1 on the first
+      mismatch (described on stderr).
+
   amicale_client.py connect --host H --port P --key-file FILE --server-key KEY
                     [--scenario full|refused|plain] [--name N] [--title T]
       connects as the node whose secret key is FILE (node.key of a data
@@ -828,12 +838,430 @@ def run_connect(a):
         sock.close()
 
 
+# ---------------------------------------------------------------------------
+# Transport test vectors (tests/vectors/transport/session.json)
+# ---------------------------------------------------------------------------
+#
+# Both sides of each recorded session are run here, from the inputs only
+# (identity seeds, static and ephemeral private keys, the invitation secret,
+# the plaintext of the session messages); everything else in the file is an
+# expected output, compared byte for byte.
+
+FRAME_DATA_MAX = 65518     # 14.4: a chunk's data, 65535 - 16 (tag) - 1 (flags)
+MESSAGE_MAX = 1048576      # 14.4: a session message
+HELLO_MAX = 4096           # 14.4: a message before the other side's hello
+INVITE_CONTEXT = b"amicale/invite/1"
+
+
+class VectorMismatch(Exception):
+    pass
+
+
+def _first_difference(got, want):
+    for i, (a, b) in enumerate(zip(got, want)):
+        if a != b:
+            return i
+    return min(len(got), len(want))
+
+
+def _excerpt(b, at, width=24):
+    lo = max(0, at - 8)
+    return ("…" if lo else "") + b[lo:lo + width].hex() + ("…" if lo + width < len(b) else "")
+
+
+class VectorRun:
+    def __init__(self):
+        self.checks = 0
+        self.where = ""
+
+    def fail(self, what):
+        raise VectorMismatch("%s: %s" % (self.where, what))
+
+    def eq(self, label, got, want):
+        """got (computed here) must equal want (from the file)."""
+        if isinstance(got, (bytes, bytearray)) and isinstance(want, (bytes, bytearray)):
+            if bytes(got) != bytes(want):
+                i = _first_difference(got, want)
+                self.fail("%s differs at byte %d of %d (file has %d bytes)\n  computed %s\n  file     %s"
+                          % (label, i, len(got), len(want), _excerpt(got, i), _excerpt(want, i)))
+        elif got != want:
+            self.fail("%s: computed %r, file has %r" % (label, got, want))
+        self.checks += 1
+
+    def true(self, label, cond, detail=""):
+        if not cond:
+            self.fail("%s%s" % (label, (": " + detail) if detail else ""))
+        self.checks += 1
+
+
+def _hex(obj, field, where, length=None):
+    if field not in obj:
+        raise VectorMismatch("%s: field %r missing" % (where, field))
+    try:
+        b = bytes.fromhex(obj[field])
+    except (TypeError, ValueError):
+        raise VectorMismatch("%s: field %r is not hex" % (where, field))
+    if length is not None and len(b) != length:
+        raise VectorMismatch("%s: field %r has %d bytes, not %d" % (where, field, len(b), length))
+    return b
+
+
+def pack_session(v):
+    """Shortest-form msgpack for a whole session message: pack() (section 3),
+    extended to the 32-bit forms (str32, bin32, array32) above 65535, which a
+    message of up to 1 MiB of a type this client does not know may hold."""
+    if isinstance(v, (bytes, bytearray)) and len(v) > 0xFFFF:
+        return b"\xc6" + struct.pack(">I", len(v)) + bytes(v)
+    if isinstance(v, str) and len(v.encode("utf-8")) > 0xFFFF:
+        b = v.encode("utf-8")
+        return b"\xdb" + struct.pack(">I", len(b)) + b
+    if isinstance(v, (list, tuple)):
+        n = len(v)
+        if n < 16:
+            head = bytes([0x90 | n])
+        elif n <= 0xFFFF:
+            head = b"\xdc" + struct.pack(">H", n)
+        else:
+            head = b"\xdd" + struct.pack(">I", n)
+        return head + b"".join(pack_session(x) for x in v)
+    return pack(v)
+
+
+def _is_uint(x):
+    return isinstance(x, int) and not isinstance(x, bool) and 0 <= x < 2**64
+
+
+def _session_text(x, lo, hi):
+    if not isinstance(x, str):
+        return False
+    b = x.encode("utf-8")  # msgpack(raw=False) already refused ill-formed UTF-8
+    return lo <= len(b) <= hi and b"\x00" not in b
+
+
+def check_versions(v):
+    """14.2: array of 1 to 8 distinct integers 1..127, increasing."""
+    return (isinstance(v, list) and 1 <= len(v) <= 8 and all(_is_uint(x) and 1 <= x <= 127 for x in v)
+            and all(a < b for a, b in zip(v, v[1:])))
+
+
+def validate_session_message(m):
+    """14.5: the elements of a known type, or '' when it is valid; unknown
+    types (6 and above) only need to be an array starting with a uint."""
+    if not (isinstance(m, list) and m and _is_uint(m[0])):
+        return "not an array starting with an unsigned type"
+    t = m[0]
+    if t == T_HELLO:
+        if len(m) != 7:
+            return "hello: %d elements" % len(m)
+        _, name, kind, software, caps, tm, address = m
+        if not _session_text(name, 1, 200):
+            return "hello: name"
+        if kind not in (0, 1, 2, 3) or isinstance(kind, bool):
+            return "hello: kind"
+        if not _session_text(software, 1, 64):
+            return "hello: software"
+        if not (isinstance(caps, list) and len(caps) <= 32 and len(set(caps)) == len(caps)
+                and all(_session_text(c, 1, 32) for c in caps)):
+            return "hello: capabilities"
+        if not _is_uint(tm):
+            return "hello: time"
+        if not (address is None or _session_text(address, 1, 261)):
+            return "hello: address"
+    elif t in (T_PING, T_PONG):
+        if len(m) != 2 or not _is_uint(m[1]):
+            return "ping/pong: not [type, token]"
+    elif t in (T_GOODBYE, T_ERROR):
+        if len(m) != 3 or not _is_uint(m[1]) or not _session_text(m[2], 0, 200):
+            return "goodbye/error: not [type, uint, text of 0 to 200 bytes]"
+    elif t == T_ANNOUNCE:
+        if len(m) != 2 or not isinstance(m[1], bytes) or len(m[1]) > 65536:
+            return "announce: not [5, bin of at most 65536 bytes]"
+    return ""
+
+
+def encode_frames(cs, data):
+    """14.4: one message -> frames; chunks of at most 65518 bytes, 'more' set
+    on all but the last."""
+    pieces = [data[i:i + FRAME_DATA_MAX] for i in range(0, len(data), FRAME_DATA_MAX)] or [b""]
+    out = b""
+    for i, piece in enumerate(pieces):
+        flags = b"\x01" if i < len(pieces) - 1 else b"\x00"
+        ct = cs.encrypt_with_ad(b"", flags + piece)
+        out += struct.pack(">H", len(ct)) + ct
+    return out, len(pieces)
+
+
+def decode_frames(cs, wire, limit):
+    """14.4, receiving side: the frames of exactly one message from wire,
+    which must hold nothing after it. Returns (message, number of frames)."""
+    pos, data, frames = 0, b"", 0
+    while True:
+        if len(wire) - pos < 2:
+            raise NoiseError("frame %d: stream ends inside the length" % frames)
+        n = struct.unpack(">H", wire[pos:pos + 2])[0]
+        if not 17 <= n <= 65535:
+            raise NoiseError("frame %d: length %d outside 17..65535" % (frames, n))
+        if len(wire) - pos - 2 < n:
+            raise NoiseError("frame %d: declares %d bytes, %d left" % (frames, n, len(wire) - pos - 2))
+        pt = cs.decrypt_with_ad(b"", wire[pos + 2:pos + 2 + n])
+        pos += 2 + n
+        frames += 1
+        if pt[0] & ~1:
+            raise NoiseError("frame %d: flags %02x" % (frames - 1, pt[0]))
+        data += pt[1:]
+        if len(data) > limit:
+            raise NoiseError("message longer than %d bytes" % limit)
+        if not pt[0] & 1:
+            break
+    if pos != len(wire):
+        raise NoiseError("%d bytes after the message's last frame" % (len(wire) - pos))
+    return data, frames
+
+
+def invitation_keys(secret):
+    """14.9: (id, mac key) from the 16-byte secret."""
+    d = hashlib.blake2b(INVITE_CONTEXT, digest_size=64, key=secret).digest()
+    return d[0:8], d[32:64]
+
+
+def invitation_proof(inv_id, mac_key, h):
+    return inv_id + hashlib.blake2b(h, digest_size=32, key=mac_key).digest()
+
+
+def run_vector_case(r, case):
+    name = case.get("name", "?")
+    where = "case %r" % name
+    ini, res = case["initiator"], case["responder"]
+
+    # -- the two nodes, from their private inputs (14.1, 14.3)
+    side = {}
+    for role, v in (("initiator", ini), ("responder", res)):
+        w = "%s %s" % (where, role)
+        r.where = w
+        sk = SigningKey(_hex(v, "identity_seed", w, 32))
+        s = KeyPair(_hex(v, "static_private", w, 32))
+        e = KeyPair(_hex(v, "ephemeral_private", w, 32))
+        ident = bytes(sk.verify_key)
+        r.eq("identity (Ed25519 public key of the seed)", ident, _hex(v, "identity", w, 32))
+        r.eq("static public key", s.public, _hex(v, "static_public", w, 32))
+        r.eq("ephemeral public key", e.public, _hex(v, "ephemeral_public", w, 32))
+        b = binding_sign(sk, s.public)
+        r.eq("binding (14.3)", b, _hex(v, "binding", w, 64))
+        r.true("binding verifies", binding_verify(ident, s.public, b))
+        side[role] = dict(sk=sk, s=s, e=e, identity=ident, binding=b)
+    I, R = side["initiator"], side["responder"]
+
+    secret = None
+    if "invitation_secret" in case:
+        r.where = where + " invitation"
+        secret = _hex(case, "invitation_secret", r.where, 16)
+        inv_id, mac_key = invitation_keys(secret)
+        r.eq("invitation id = d[0..8)", inv_id, _hex(case, "invitation_id", r.where, 8))
+        r.eq("invitation mac key = d[32..64)", mac_key,
+             _hex(case, "invitation_mac_key", r.where, 32))
+        # what the inviting node (the responder) keeps: id -> mac key
+        responder_invitations = {inv_id: mac_key}
+    else:
+        for f in ("invitation_id", "invitation_mac_key", "invitation_proof"):
+            r.true("%s: %s without invitation_secret" % (where, f), f not in case)
+
+    init = HandshakeState(PROTOCOL_NAME, True, PROLOGUE, s=I["s"], e=I["e"])
+    resp = HandshakeState(PROTOCOL_NAME, False, PROLOGUE, s=R["s"], e=R["e"])
+    hs_msgs = case["handshake"]
+    r.where = where + " handshake"
+    r.eq("number of handshake messages", len(hs_msgs), 3)
+    r.eq("senders of the handshake messages", [m.get("from") for m in hs_msgs],
+         ["initiator", "responder", "initiator"])
+
+    def exchange(k, sender, receiver, payload, size_range):
+        """write message k+1 on sender, compare, read it on receiver."""
+        m = hs_msgs[k]
+        r.where = "%s handshake message %d" % (where, k + 1)
+        r.eq("payload", payload, _hex(m, "payload", r.where))
+        noise, split_w = sender.write_message(payload)
+        wire = struct.pack(">H", len(noise)) + noise
+        want = _hex(m, "wire", r.where)
+        r.eq("wire", wire, want)
+        r.true("Noise message length %d in %d..%d (14.2)" % (len(noise), size_range[0], size_range[1]),
+               size_range[0] <= len(noise) <= size_range[1])
+        # the receiver reads what the file says went on the stream
+        n = struct.unpack(">H", want[:2])[0]
+        r.eq("declared length", n, len(want) - 2)
+        try:
+            got, split_r = receiver.read_message(want[2:])
+        except NoiseError as e:
+            r.fail("the receiver refuses it: %s" % e)
+        r.eq("payload decrypted by the receiver", got, payload)
+        r.eq("handshake hash, sender and receiver", sender.h, receiver.h)
+        try:
+            decoded = unpack_canonical(got)
+        except ValueError as e:
+            r.fail("payload: %s" % e)
+        return decoded, split_w, split_r
+
+    # message 1: -> e, versions in the clear
+    m1, _, _ = exchange(0, init, resp, pack([1]), (34, 41))
+    r.true("message 1 payload is a version list (14.2)", check_versions(m1), repr(m1))
+    common = [v for v in m1 if v in (1,)]
+    version = max(common) if common else 0
+    r.eq("version picked by the responder", version, 1)
+
+    # message 2: <- e, ee, s, es, [version, identity, binding, versions]
+    p2 = pack([version, R["identity"], R["binding"], [1]])
+    m2, _, _ = exchange(1, resp, init, p2, (200, 207))
+    r.true("message 2 payload shape", isinstance(m2, list) and len(m2) == 4
+           and _is_uint(m2[0]) and isinstance(m2[1], bytes) and len(m2[1]) == 32
+           and isinstance(m2[2], bytes) and len(m2[2]) == 64 and check_versions(m2[3]), repr(m2))
+    r.eq("responder static key as the initiator read it (Noise rs)", init.rs, R["s"].public)
+    r.true("initiator: the responder's binding verifies against rs",
+           binding_verify(m2[1], init.rs, m2[2]))
+    r.eq("initiator: the responder's identity is the one expected", m2[1], R["identity"])
+    r.true("initiator: version is the highest common one",
+           m2[0] != 0 and m2[0] == max(v for v in [1] if v in m2[3]))
+
+    # message 3: -> s, se, [identity, binding, invitation proof or nil]
+    proof = None
+    if secret is not None:
+        r.where = where + " invitation"
+        h = init.h  # 14.9: the handshake hash when message 3 is about to be written
+        proof = invitation_proof(inv_id, mac_key, h)
+        r.eq("invitation proof = id ‖ BLAKE2b-256(mac key, h)", proof,
+             _hex(case, "invitation_proof", r.where, 40))
+    p3 = pack([I["identity"], I["binding"], proof])
+    resp_h_before_3 = resp.h
+    m3, split_i, split_r = exchange(2, init, resp, p3, (207, 207) if proof else (166, 166))
+    r.true("message 3 payload shape", isinstance(m3, list) and len(m3) == 3
+           and isinstance(m3[0], bytes) and len(m3[0]) == 32 and isinstance(m3[1], bytes)
+           and len(m3[1]) == 64 and (m3[2] is None or (isinstance(m3[2], bytes) and len(m3[2]) == 40)),
+           repr(m3))
+    r.eq("initiator static key as the responder read it (Noise rs)", resp.rs, I["s"].public)
+    r.true("responder: the initiator's binding verifies against rs",
+           binding_verify(m3[0], resp.rs, m3[1]))
+    r.eq("responder: the initiator's identity", m3[0], I["identity"])
+    if secret is not None:
+        got_proof = m3[2]
+        r.true("responder: message 3 carries an invitation proof", got_proof is not None)
+        mk = responder_invitations.get(got_proof[:8])
+        r.true("responder: invitation found by its id", mk is not None, got_proof[:8].hex())
+        want_mac = hashlib.blake2b(resp_h_before_3, digest_size=32, key=mk).digest()
+        r.true("responder: the proof's MAC verifies (h as the responder had it before message 3)",
+               hmac.compare_digest(got_proof[8:], want_mac))
+    else:
+        r.eq("message 3 invitation", m3[2], None)
+
+    r.where = where
+    r.eq("handshake hash", init.h, _hex(case, "handshake_hash", where, 64))
+    r.eq("handshake hash (responder)", resp.h, init.h)
+    r.true("split after message 3 on both sides", split_i is not None and split_r is not None)
+    # 14.3: the initiator sends with the first cipher, the responder with the second
+    send = {"initiator": split_i[0], "responder": split_r[1]}
+    recv = {"initiator": split_i[1], "responder": split_r[0]}
+
+    # -- session messages (14.4, 14.5)
+    hello_from = set()
+    owed = {"initiator": [], "responder": []}  # answers a side must send next
+    for k, sm in enumerate(case["session"]):
+        frm = sm.get("from")
+        r.where = "%s session message %d (from %s)" % (where, k, frm)
+        r.true("'from' is initiator or responder", frm in ("initiator", "responder"), repr(frm))
+        to = "responder" if frm == "initiator" else "initiator"
+        data = _hex(sm, "message", r.where)
+        want = _hex(sm, "wire", r.where)
+        # sender: the frames of this message
+        wire, nframes = encode_frames(send[frm], data)
+        r.eq("frames (wire)", wire, want)
+        # receiver: decrypts the frames of the file
+        limit = MESSAGE_MAX if frm in hello_from else HELLO_MAX
+        try:
+            back, nback = decode_frames(recv[to], want, limit)
+        except NoiseError as e:
+            r.fail("the %s cannot read the frames: %s" % (to, e))
+        r.eq("message decrypted by the %s" % to, back, data)
+        r.eq("number of frames", nback, nframes)
+        r.eq("number of frames for %d bytes (chunks of %d)" % (len(data), FRAME_DATA_MAX),
+             nframes, max(1, -(-len(data) // FRAME_DATA_MAX)))
+        # the message itself
+        try:
+            m = msgpack.unpackb(back, raw=False, use_list=True, strict_map_key=True)
+        except Exception as e:
+            r.fail("not one msgpack value: %s" % e)
+        problem = validate_session_message(m)
+        r.true("valid session message (14.5)", not problem, problem)
+        t = m[0]
+        if t <= T_ANNOUNCE:
+            try:
+                again = pack(m)
+            except (TypeError, ValueError) as e:
+                r.fail("own encoder refuses the decoded values: %s" % e)
+            r.eq("own encoding of the decoded %s" % ["hello", "ping", "pong", "goodbye", "error",
+                                                     "announce"][t], again, data)
+        else:
+            try:
+                again = pack_session(m)
+            except (TypeError, ValueError) as e:
+                r.fail("unknown type %d: %s" % (t, e))
+            r.eq("shortest-form encoding of the unknown type %d" % t, again, data)
+        # receiving rules: first a hello (or goodbye), answers in order
+        if frm not in hello_from:
+            r.true("the first message from the %s is a hello or a goodbye" % frm,
+                   t in (T_HELLO, T_GOODBYE), "type %d" % t)
+            hello_from.add(frm)
+        else:
+            r.true("only one hello", t != T_HELLO)
+        if owed[frm]:
+            expect = owed[frm].pop(0)
+            r.true("the answer the %s owed: %r" % (frm, expect),
+                   m[:len(expect)] == expect, repr(m if len(back) < 200 else m[:2]))
+        if t == T_PING:
+            owed[to].append([T_PONG, m[1]])
+        elif t > T_ANNOUNCE:
+            owed[to].append([T_ERROR, 0])  # unknown-message
+    r.where = where
+    r.true("no answer left owed", not owed["initiator"] and not owed["responder"], repr(owed))
+    r.eq("initiator nonces used (sent, received)", (send["initiator"].n, recv["initiator"].n),
+         (recv["responder"].n, send["responder"].n))
+
+
+def run_vectors(path):
+    try:
+        with open(path) as f:
+            doc = json.load(f)
+    except (OSError, ValueError) as e:
+        print("transport vectors: cannot read %s: %s" % (path, e), file=sys.stderr)
+        return 1
+    r = VectorRun()
+    try:
+        r.where = path
+        r.eq("protocol", doc.get("protocol"), PROTOCOL_NAME)
+        r.eq("prologue", doc.get("prologue"), PROLOGUE.decode("ascii"))
+        cases = doc.get("cases") or []
+        r.true("at least one case", len(cases) > 0)
+        for case in cases:
+            run_vector_case(r, case)
+    except VectorMismatch as e:
+        print("transport vectors: MISMATCH in %s" % e, file=sys.stderr)
+        return 1
+    except (KeyError, TypeError, IndexError, AttributeError) as e:
+        print("transport vectors: %s: malformed vector file (%s: %s)"
+              % (r.where, type(e).__name__, e), file=sys.stderr)
+        return 1
+    except NoiseError as e:
+        print("transport vectors: %s: Noise: %s" % (r.where, e), file=sys.stderr)
+        return 1
+    print("transport vectors: %d cases, %d checks passed" % (len(cases), r.checks))
+    return 0
+
+
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     if len(sys.argv) >= 2 and sys.argv[1] == "--self-test":
         path = sys.argv[2] if len(sys.argv) > 2 else os.path.join(
             here, "..", "vectors", "noise", "cacophony-25519-ChaChaPoly-BLAKE2b.json")
         return self_test(path)
+    if len(sys.argv) >= 2 and sys.argv[1] == "--vectors":
+        path = sys.argv[2] if len(sys.argv) > 2 else os.path.join(
+            here, "..", "vectors", "transport", "session.json")
+        return run_vectors(path)
     p = argparse.ArgumentParser(prog="amicale_client.py")
     sub = p.add_subparsers(dest="cmd", required=True)
     c = sub.add_parser("connect")

@@ -3,7 +3,10 @@
 # (tests/interop/amicale_client.py: its own Noise XX, canonical msgpack,
 # identity binding and announcement signing) talks to a real amicaled.
 #
-#   1. the client's Noise implementation reproduces the cacophony vectors;
+#   1. the client's Noise implementation reproduces the cacophony vectors,
+#      and its transport (handshake payloads, bindings, invitation proof,
+#      frames and chunks, session messages) reproduces every byte of
+#      tests/vectors/transport/session.json, running both sides;
 #   2. node S (the daemon) and node C (whose key the client uses) are
 #      created; S has C as a peer (and so trusts it);
 #   3. amicaled runs for S on a free port;
@@ -75,6 +78,15 @@ if [ "$RC" != 0 ]; then
   finish # no point talking to a node with a broken Noise
 fi
 
+# The transport vectors made by the C code (gen_transport_vectors): the
+# client runs both sides of each session from the keys and plaintexts alone
+# and must produce every wire byte, payload, binding and the handshake hash.
+client --vectors "$AMICALE_SRC/tests/vectors/transport/session.json"
+expect_eq "client --vectors exit status" 0 "$RC"
+expect_out_contains "transport vectors: 2 cases, "
+expect_out_contains " checks passed"
+expect_err_empty # on a mismatch, shows the client's precise message
+
 # ---- 2. the nodes ------------------------------------------------------------
 
 S="$T/S"
@@ -117,7 +129,7 @@ show_client() { # what the client said, when an assertion about it failed
 
 # ---- 4. a full session as C --------------------------------------------------
 
-client connect --host 127.0.0.1 --port "$PORT" --key-file "$C/node.key" --server-key "$KEY_S" \
+client connect --host 127.0.0.1 --port "$PORT" --key-file "$C/node.key" --server-key="$KEY_S" \
   --scenario full --expect-name "École Serveur" --title "Interop meetup" --object 1
 expect_eq "full session: client exit status" 0 "$RC"
 [ "$RC" = 0 ] || show_client
@@ -150,7 +162,7 @@ expect_true "S.log says goodbye" grep -qi "goodbye" "$T/S.log"
 # ---- 5. refusals -------------------------------------------------------------
 
 # An identity S does not know: the handshake completes, then goodbye 4.
-client connect --host 127.0.0.1 --port "$PORT" --key-file "$N/node.key" --server-key "$KEY_S" \
+client connect --host 127.0.0.1 --port "$PORT" --key-file "$N/node.key" --server-key="$KEY_S" \
   --scenario refused --expect-reason 4
 expect_eq "unknown identity: client exit status" 0 "$RC"
 [ "$RC" = 0 ] || show_client
@@ -160,7 +172,7 @@ if wait_for 5 grep -q "$KEY_N" "$T/S.log"; then _pass; else
 fi
 
 # Expecting another server key: the client stops after message 2 (exit 3).
-client connect --host 127.0.0.1 --port "$PORT" --key-file "$C/node.key" --server-key "$KEY_N" \
+client connect --host 127.0.0.1 --port "$PORT" --key-file "$C/node.key" --server-key="$KEY_N" \
   --scenario full
 expect_eq "wrong server key: client aborts after message 2 (exit 3)" 3 "$RC"
 [ "$RC" = 3 ] || show_client
@@ -170,7 +182,7 @@ expect_out_not_contains "handshake ok"
 # S is still fine, and talks to C again.
 expect_status 0 "$AMICALE_BIN" --dir "$S" status --json
 expect_true "daemon still running" kill -0 "$DAEMON_PID"
-client connect --host 127.0.0.1 --port "$PORT" --key-file "$C/node.key" --server-key "$KEY_S" \
+client connect --host 127.0.0.1 --port "$PORT" --key-file "$C/node.key" --server-key="$KEY_S" \
   --scenario plain --expect-name "École Serveur"
 expect_eq "plain session after the refusals" 0 "$RC"
 [ "$RC" = 0 ] || show_client
@@ -179,7 +191,7 @@ expect_eq "plain session after the refusals" 0 "$RC"
 
 # A client that stays connected is told goodbye shutdown (reason 0).
 "$PY" "$CLIENT" connect --host 127.0.0.1 --port "$PORT" --key-file "$C/node.key" \
-  --server-key "$KEY_S" --scenario linger --expect-reason 0 --linger 60 \
+  --server-key="$KEY_S" --scenario linger --expect-reason 0 --linger 60 \
   >"$T/linger.out" 2>"$T/linger.err" </dev/null &
 LINGER_PID=$!
 peer_connected() {
