@@ -66,6 +66,11 @@ const char *am_cli_written_dir(void);
 
 /* The member list as an aligned table (terminal width aware). */
 void am_print_table(FILE *out, const am_member *v, size_t n);
+/* Prints s padded to width terminal cells (two spaces of gap unless last),
+ * cut with "…" when longer. */
+void am_print_cell(FILE *out, const char *s, size_t width, bool last);
+/* 1000-based, as people read sizes: "0 B", "950 B", "1.2 kB", "34 MB". */
+void am_human_bytes(uint64_t v, char out[static 16]);
 /* One member, field by field, with visibility. */
 void am_print_member(FILE *out, const am_member *m);
 /* Prints a JSON value (then decref's it); returns an exit status. */

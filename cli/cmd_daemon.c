@@ -32,12 +32,6 @@ static void duration(char *out, size_t n, long long s) {
   else snprintf(out, n, "%lld d %lld h", s / 86400, s % 86400 / 3600);
 }
 
-static void bytes(char *out, size_t n, long long b) {
-  if (b < 10000) snprintf(out, n, "%lld B", b);
-  else if (b < 10000000) snprintf(out, n, "%lld kB", b / 1000);
-  else snprintf(out, n, "%lld MB", b / 1000000);
-}
-
 int cmd_status(int argc, char **argv) {
   static const am_opt spec[] = {{"json", false}, {NULL, false}};
   if (argc >= 1 && (!strcmp(argv[0], "--help") || !strcmp(argv[0], "help"))) {
@@ -72,9 +66,9 @@ int cmd_status(int argc, char **argv) {
   printf("Peers      %lld connected of %zu\n", jint(r, "peers_connected"),
          json_array_size(peers));
   json_t *c = json_object_get(r, "counters");
-  char in[32], out[32];
-  bytes(in, sizeof in, jint(c, "bytes_in"));
-  bytes(out, sizeof out, jint(c, "bytes_out"));
+  char in[16], out[16];
+  am_human_bytes((uint64_t)jint(c, "bytes_in"), in);
+  am_human_bytes((uint64_t)jint(c, "bytes_out"), out);
   printf("Traffic    %s in, %s out; announcements %lld in (%lld refused), %lld out\n", in, out,
          jint(c, "announcements_in"), jint(c, "announcements_refused"),
          jint(c, "announcements_out"));
@@ -105,8 +99,8 @@ int cmd_status(int argc, char **argv) {
       printf("  state    %s%s\n", jstr(p, "state"), extra);
       printf("  address  %s\n", jstr(p, "address")[0] ? jstr(p, "address")
                                                      : "(none: it connects to us)");
-      bytes(in, sizeof in, jint(p, "bytes_in"));
-      bytes(out, sizeof out, jint(p, "bytes_out"));
+      am_human_bytes((uint64_t)jint(p, "bytes_in"), in);
+      am_human_bytes((uint64_t)jint(p, "bytes_out"), out);
       printf("  traffic  %s in, %s out; announcements %lld in, %lld out\n", in, out,
              jint(p, "announcements_in"), jint(p, "announcements_out"));
       if (jstr(p, "last_error")[0]) {

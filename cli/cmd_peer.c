@@ -59,32 +59,6 @@ static void time_ago(int64_t t, int64_t now, char out[static 32]) {
   else snprintf(out, 32, "%lld days ago", (long long)(d / 86400));
 }
 
-/* 1000-based, as people read sizes: "0 B", "950 B", "1.2 kB", "34 MB". */
-static void human_bytes(uint64_t v, char out[static 16]) {
-  static const char *const unit[] = {"B", "kB", "MB", "GB", "TB", "PB", "EB"};
-  int u = 0;
-  double x = (double)v;
-  while (x >= 999.95 && u < 6) x /= 1000, u++;
-  if (u == 0) snprintf(out, 16, "%llu B", (unsigned long long)v);
-  else if (x < 9.95) snprintf(out, 16, "%.1f %s", x, unit[u]);
-  else snprintf(out, 16, "%.0f %s", x, unit[u]);
-}
-
-/* Prints s padded to width cells, cut with "…" when longer. */
-static void print_cell(FILE *out, const char *s, size_t width, bool last) {
-  size_t w = am_text_width(s);
-  if (w > width) {
-    size_t keep = am_text_fit(s, width - 1);
-    fwrite(s, 1, keep, out);
-    fputs("…", out);
-    w = am_text_width(s) - am_text_width(s + keep) + 1;
-  } else {
-    fputs(s, out);
-  }
-  if (!last)
-    for (; w < width + 2; w++) fputc(' ', out);
-}
-
 static const char *const via_names[AM_PEER_VIA__COUNT] = {
     [AM_PEER_VIA_HAND] = "added", [AM_PEER_VIA_INVITED] = "invited",
     [AM_PEER_VIA_ACCEPTED] = "accepted-invitation"};
@@ -172,7 +146,7 @@ static void peer_cell(const am_peer *p, const am_peer_live *l, int col, int64_t 
   case PC_SEEN: time_ago(s.last_seen, now, a), snprintf(out, 320, "%s", a); break;
   case PC_ERROR: snprintf(out, 320, "%s", p->last_error[0] ? p->last_error : "—"); break;
   case PC_BYTES:
-    human_bytes(s.bytes_in, a), human_bytes(s.bytes_out, b);
+    am_human_bytes(s.bytes_in, a), am_human_bytes(s.bytes_out, b);
     snprintf(out, 320, "%s / %s", a, b);
     break;
   case PC_ANN:
@@ -193,12 +167,12 @@ void am_print_peers(FILE *out, const am_peer *v, const am_peer_live *live, size_
       if (w > pc_max[c]) w = pc_max[c];
       if (w > width[c]) width[c] = w;
     }
-  for (int c = 0; c < PC__N; c++) print_cell(out, pc_title[c], width[c], c == PC__N - 1);
+  for (int c = 0; c < PC__N; c++) am_print_cell(out, pc_title[c], width[c], c == PC__N - 1);
   fputc('\n', out);
   for (size_t i = 0; i < n; i++) {
     for (int c = 0; c < PC__N; c++) {
       peer_cell(&v[i], live ? &live[i] : NULL, c, now, cell);
-      print_cell(out, cell, width[c], c == PC__N - 1);
+      am_print_cell(out, cell, width[c], c == PC__N - 1);
     }
     fputc('\n', out);
   }

@@ -25,8 +25,7 @@ static void cell_text(const am_member *m, int col, am_buf *b) {
   b->len--;
 }
 
-/* Prints s padded to width cells, cut with "…" when longer. */
-static void print_cell(FILE *out, const char *s, size_t width, bool last) {
+void am_print_cell(FILE *out, const char *s, size_t width, bool last) {
   size_t w = am_text_width(s);
   if (w > width) {
     size_t keep = am_text_fit(s, width - 1);
@@ -40,6 +39,16 @@ static void print_cell(FILE *out, const char *s, size_t width, bool last) {
     for (; w < width + 2; w++) fputc(' ', out);
 }
 
+void am_human_bytes(uint64_t v, char out[static 16]) {
+  static const char *const unit[] = {"B", "kB", "MB", "GB", "TB", "PB", "EB"};
+  int u = 0;
+  double x = (double)v;
+  while (x >= 999.95 && u < 6) x /= 1000, u++;
+  if (u == 0) snprintf(out, 16, "%llu B", (unsigned long long)v);
+  else if (x < 9.95) snprintf(out, 16, "%.1f %s", x, unit[u]);
+  else snprintf(out, 16, "%.0f %s", x, unit[u]);
+}
+
 void am_print_table(FILE *out, const am_member *v, size_t n) {
   size_t width[NCOLS];
   am_buf b = {0};
@@ -51,12 +60,12 @@ void am_print_table(FILE *out, const am_member *v, size_t n) {
       if (w > col_max[c]) w = col_max[c];
       if (w > width[c]) width[c] = w;
     }
-  for (int c = 0; c < NCOLS; c++) print_cell(out, col_title[c], width[c], c == NCOLS - 1);
+  for (int c = 0; c < NCOLS; c++) am_print_cell(out, col_title[c], width[c], c == NCOLS - 1);
   fputc('\n', out);
   for (size_t i = 0; i < n; i++) {
     for (int c = 0; c < NCOLS; c++) {
       cell_text(&v[i], c, &b);
-      print_cell(out, b.data, width[c], c == NCOLS - 1);
+      am_print_cell(out, b.data, width[c], c == NCOLS - 1);
     }
     fputc('\n', out);
   }
