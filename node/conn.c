@@ -769,7 +769,7 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
 
 /* ---- starting: accepted or dialled ---- */
 
-static void describe_peer_addr(am_conn *c) {
+void am_conn_describe(am_conn *c) {
   struct sockaddr_storage ss;
   int len = sizeof ss;
   memset(c->remote_ip, 0, sizeof c->remote_ip);
@@ -812,7 +812,6 @@ static int start_handshake(am_conn *c) {
 }
 
 void am_conn_accepted(am_conn *c) {
-  describe_peer_addr(c);
   am_debug("%s: incoming connection", c->remote_text);
   if (start_handshake(c)) am_conn_close(c, "cannot start the handshake");
 }
@@ -866,7 +865,7 @@ static void on_connect(uv_connect_t *req, int status) {
     am_conn_close(c, why);
     return;
   }
-  describe_peer_addr(c);
+  am_conn_describe(c);
   am_debug("%s: connected, handshake", c->remote_text);
   if (start_handshake(c)) am_conn_close(c, "cannot start the handshake");
 }

@@ -351,17 +351,7 @@ static void on_connection(uv_stream_t *server, int status) {
   d->count.accepted++;
   /* Before anything is read: the cheap refusals. Nothing is said to a
    * refused caller (it is not authenticated; a goodbye needs a session). */
-  struct sockaddr_storage ss;
-  int len = sizeof ss;
-  uint8_t ip[16] = {0};
-  if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) == 0) {
-    if (ss.ss_family == AF_INET) {
-      ip[10] = ip[11] = 0xff;
-      memcpy(ip + 12, &((struct sockaddr_in *)&ss)->sin_addr, 4);
-    } else if (ss.ss_family == AF_INET6) {
-      memcpy(ip, &((struct sockaddr_in6 *)&ss)->sin6_addr, 16);
-    }
-  }
+  am_conn_describe(c);
   if (d->stopping) {
     am_conn_close(c, NULL);
     return;
@@ -374,7 +364,7 @@ static void on_connection(uv_stream_t *server, int status) {
     am_conn_close(c, NULL);
     return;
   }
-  if (!am_rate_allow(d, ip)) {
+  if (!am_rate_allow(d, c->remote_ip)) {
     d->count.refused_rate++;
     am_log(d->count.refused_rate % 100 == 1 ? AM_LOG_WARN : AM_LOG_DEBUG,
            "refusing a connection: too many handshakes from that address");

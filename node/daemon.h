@@ -219,7 +219,10 @@ am_conn *am_conn_new(am_daemon *d, bool initiator);
  * invite_secret is not NULL (waiter then gets the outcome). */
 int am_conn_dial(am_daemon *d, am_rpeer *p, const char *address,
                  const uint8_t *invite_secret, am_ctl_client *waiter);
-void am_conn_accepted(am_conn *c);
+/* Fills c->remote_text and c->remote_ip (IPv4 as ::ffff:a.b.c.d) from the
+ * socket's peer address. */
+void am_conn_describe(am_conn *c);
+void am_conn_accepted(am_conn *c); /* c described, limits passed: handshake */
 void am_conn_tick(am_conn *c, uint64_t now);
 int am_conn_send(am_conn *c, const am_msg *m);
 void am_conn_goodbye(am_conn *c, int reason, const char *fmt, ...)
