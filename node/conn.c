@@ -28,6 +28,12 @@ static void on_close(uv_handle_t *h);
 static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf);
 static void send_hello(am_conn *c);
 
+/* How logs name the other node: its name, else its key. */
+static const char *peer_label(const am_conn *c) {
+  if (!c->peer) return "?";
+  return c->peer->name[0] ? c->peer->name : c->peer->key_text;
+}
+
 /* ---- lifetime ---- */
 
 am_conn *am_conn_new(am_daemon *d, bool initiator) {
@@ -253,7 +259,7 @@ int am_conn_send(am_conn *c, const am_msg *m) {
   if (m->type != AM_MSG_GOODBYE && c->queued + plain.len > AM_WRITE_QUEUE_MAX) {
     am_buf_free(&plain);
     am_warn("%s: %s does not read what we send (%zu bytes waiting): dropped as too-slow",
-            c->remote_text, c->peer ? c->peer->name : "?", c->queued);
+            c->remote_text, peer_label(c), c->queued);
     am_conn_goodbye(c, AM_BYE_TOO_SLOW, "more than %u bytes waiting to be read",
                     AM_WRITE_QUEUE_MAX);
     return AM_ETOOBIG;
@@ -608,7 +614,7 @@ static void on_message(am_conn *c, const uint8_t *p, size_t len) {
     char why[300];
     snprintf(why, sizeof why, "goodbye: %s%s%s", name ? name : "unknown reason",
              m.text[0] ? ": " : "", m.text);
-    am_info("%s: %s said %s", c->remote_text, c->peer ? c->peer->name : "?", why);
+    am_info("%s: %s said %s", c->remote_text, peer_label(c), why);
     /* duplicate: another connection carries on; not a failure (14.7). */
     if (c->peer && m.code != AM_BYE_DUPLICATE) am_rpeer_error(c->peer, "%s", why);
     /* An invitation's refusal is best told in the inviting node's words. */
@@ -618,7 +624,7 @@ static void on_message(am_conn *c, const uint8_t *p, size_t len) {
     return;
   }
   case AM_MSG_ERROR:
-    am_warn("%s: %s reports error %llu: %s", c->remote_text, c->peer->name,
+    am_warn("%s: %s reports error %llu: %s", c->remote_text, peer_label(c),
             (unsigned long long)m.code, m.text);
     return;
   case AM_MSG_ANNOUNCE:
@@ -749,7 +755,7 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
   if (n < 0) {
     if (c->state == AM_CS_READY || c->state == AM_CS_HELLO) {
       am_info("%s: connection to %s lost (%s, no goodbye)", c->remote_text,
-              c->peer ? c->peer->name : "?", n == UV_EOF ? "closed" : uv_strerror((int)n));
+              peer_label(c), n == UV_EOF ? "closed" : uv_strerror((int)n));
       if (c->peer) am_rpeer_error(c->peer, "connection lost without goodbye");
     } else if (c->state == AM_CS_HANDSHAKE) {
       am_debug("%s: closed during the handshake", c->remote_text);
@@ -796,6 +802,7 @@ void am_conn_describe(am_conn *c) {
 }
 
 static int start_handshake(am_conn *c) {
+  c->t_start = am_now_ms(c->d); /* the handshake's own 10 s start now */
   c->hs = calloc(1, sizeof *c->hs);
   if (!c->hs) return AM_ENOMEM;
   int rc = c->initiator
@@ -820,6 +827,29 @@ static void on_connect(uv_connect_t *req, int status);
 
 /* Connects to the next resolved address (a name may have several: IPv6
  * and IPv4, several servers). 0, or AM_ENOTFOUND when none is left. */
+static void on_reopen(uv_handle_t *h);
+
+/* No address of the peer could be dialled (fail_text says why). */
+static void connect_failed(am_conn *c) {
+  if (!c->fail_text[0]) snprintf(c->fail_text, sizeof c->fail_text, "cannot connect");
+  am_info("%s", c->fail_text);
+  if (c->peer) am_rpeer_error(c->peer, "%s", c->fail_text);
+  am_conn_close(c, NULL);
+}
+
+/* Gives up the current address (its socket closes) and goes on with the
+ * next one from on_reopen. */
+static void try_next(am_conn *c, const char *why) {
+  am_debug("%s: %s; trying its next address", c->remote_text, why);
+  snprintf(c->fail_text, sizeof c->fail_text, "cannot connect to %s: %s", c->remote_text, why);
+  c->tcp_open = false;
+  c->reopening = true;
+  uv_close((uv_handle_t *)&c->tcp, on_reopen);
+}
+
+/* Connects to the next resolved address. 0 (connecting, or moving on to
+ * the one after), AM_ENOTFOUND when none is left, AM_EIO when the last one
+ * fails at once. */
 static int connect_next(am_conn *c) {
   struct addrinfo *a = c->ai_next;
   if (!a) return AM_ENOTFOUND;
@@ -828,9 +858,17 @@ static int connect_next(am_conn *c) {
   c->tcp.data = c;
   c->tcp_open = true;
   c->state = AM_CS_CONNECTING;
+  c->t_attempt = am_now_ms(c->d);
   c->connect_req.data = c;
   int rc = uv_tcp_connect(&c->connect_req, &c->tcp, a->ai_addr, on_connect);
-  return rc ? AM_EIO : 0;
+  if (rc == 0) return 0;
+  if (!c->ai_next) {
+    snprintf(c->fail_text, sizeof c->fail_text, "cannot connect to %s: %s", c->remote_text,
+             uv_strerror(rc));
+    return AM_EIO;
+  }
+  try_next(c, uv_strerror(rc));
+  return 0;
 }
 
 static void on_reopen(uv_handle_t *h) {
@@ -840,31 +878,27 @@ static void on_reopen(uv_handle_t *h) {
     conn_free(c);
     return;
   }
-  if (connect_next(c)) am_conn_close(c, c->fail_text[0] ? c->fail_text : "cannot connect");
+  if (connect_next(c)) connect_failed(c);
 }
 
 static void on_connect(uv_connect_t *req, int status) {
   am_conn *c = req->data;
-  if (c->state == AM_CS_CLOSED) return;
+  /* Closed, or abandoned for the next address (the cancelled connect). */
+  if (c->state == AM_CS_CLOSED || c->reopening) return;
   if (status < 0 && c->ai_next) {
-    am_debug("%s: %s; trying its next address", c->remote_text, uv_strerror(status));
-    snprintf(c->fail_text, sizeof c->fail_text, "cannot connect to %s: %s", c->remote_text,
-             uv_strerror(status));
-    c->tcp_open = false;
-    c->reopening = true;
-    uv_close((uv_handle_t *)&c->tcp, on_reopen);
+    try_next(c, uv_strerror(status));
     return;
   }
   if (status < 0) {
     char why[400];
-    snprintf(why, sizeof why, "cannot connect to %s: %s",
-             c->peer ? c->peer->address : "?", uv_strerror(status));
+    snprintf(why, sizeof why, "cannot connect to %s: %s", c->remote_text, uv_strerror(status));
     am_info("%s", why);
     if (c->peer) am_rpeer_error(c->peer, "%s", why);
     snprintf(c->fail_text, sizeof c->fail_text, "%s", why);
     am_conn_close(c, why);
     return;
   }
+  c->fail_text[0] = 0; /* an earlier address's failure is no longer the story */
   am_conn_describe(c);
   am_debug("%s: connected, handshake", c->remote_text);
   if (start_handshake(c)) am_conn_close(c, "cannot start the handshake");
@@ -880,8 +914,7 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
   }
   if (status < 0 || !res) {
     char why[400];
-    snprintf(why, sizeof why, "cannot resolve %s: %s", c->peer ? c->peer->address : "?",
-             uv_strerror(status));
+    snprintf(why, sizeof why, "cannot resolve %s: %s", c->remote_text, uv_strerror(status));
     am_info("%s", why);
     if (c->peer) am_rpeer_error(c->peer, "%s", why);
     snprintf(c->fail_text, sizeof c->fail_text, "%s", why);
@@ -890,13 +923,7 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
     return;
   }
   c->ai = c->ai_next = res;
-  int rc = connect_next(c);
-  if (rc) {
-    char why[400];
-    snprintf(why, sizeof why, "cannot connect to %s", c->peer->address);
-    am_rpeer_error(c->peer, "%s", why);
-    am_conn_close(c, why);
-  }
+  if (connect_next(c)) connect_failed(c);
 }
 
 /* Splits "host:port" / "[v6]:port" for getaddrinfo. */
@@ -937,8 +964,12 @@ int am_conn_dial(am_daemon *d, am_rpeer *p, const char *address,
   int rc = uv_getaddrinfo(d->loop, &c->gai, on_resolved, host, port, &hints);
   if (rc) {
     c->resolving = false;
-    am_rpeer_error(p, "cannot resolve %s: %s", p->address, uv_strerror(rc));
+    am_rpeer_error(p, "cannot resolve %s: %s", address, uv_strerror(rc));
+    /* The caller reschedules (or answers its waiter): leaving without a
+     * trace here keeps the backoff from doubling twice. */
     c->waiter = NULL;
+    p->dialing = NULL;
+    c->peer = NULL;
     am_conn_close(c, "cannot resolve");
     return AM_EIO;
   }
@@ -950,8 +981,20 @@ int am_conn_dial(am_daemon *d, am_rpeer *p, const char *address,
 
 void am_conn_tick(am_conn *c, uint64_t now) {
   switch (c->state) {
-  case AM_CS_RESOLVING:
   case AM_CS_CONNECTING:
+    /* An address that does not answer (SYNs dropped) is given up after a
+     * few seconds when another remains, not after the kernel's minutes. */
+    if (c->ai_next && now - c->t_attempt > AM_T(c->d, AM_T_CONNECT_ATTEMPT)) {
+      try_next(c, "no answer");
+      break;
+    }
+    if (now - c->t_attempt > AM_T(c->d, AM_T_HANDSHAKE)) {
+      am_info("%s: no answer", c->remote_text);
+      if (c->peer) am_rpeer_error(c->peer, "cannot connect to %s: no answer", c->remote_text);
+      am_conn_close(c, "no answer");
+    }
+    break;
+  case AM_CS_RESOLVING:
   case AM_CS_HANDSHAKE:
     if (now - c->t_start > AM_T(c->d, AM_T_HANDSHAKE)) {
       am_info("%s: handshake timed out", c->remote_text);
@@ -976,7 +1019,7 @@ void am_conn_tick(am_conn *c, uint64_t now) {
     }
     if (c->queued && now - c->t_wprogress > AM_T(c->d, AM_T_STALL)) {
       am_warn("%s: %s has not read what we send for %d s (%zu bytes waiting): dropped as "
-              "too-slow", c->remote_text, c->peer ? c->peer->name : "?",
+              "too-slow", c->remote_text, peer_label(c),
               (int)(AM_T(c->d, AM_T_STALL) / 1000), c->queued);
       am_conn_goodbye(c, AM_BYE_TOO_SLOW, "nothing read for %d s",
                       (int)(AM_T(c->d, AM_T_STALL) / 1000));

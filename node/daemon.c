@@ -436,7 +436,7 @@ static void on_later(uv_idle_t *h) {
 }
 
 void am_daemon_defer(am_daemon *d) {
-  if (d->later_started) return;
+  if (d->later_started || uv_is_closing((uv_handle_t *)&d->later)) return;
   d->later_started = true;
   uv_idle_start(&d->later, on_later);
 }
@@ -456,6 +456,13 @@ static void finish(am_daemon *d) {
 static void on_tick(uv_timer_t *t) {
   am_daemon *d = t->data;
   uint64_t now = am_now_ms(d);
+  /* A tick far behind its time means this process was stopped or stalled:
+   * what peers sent meanwhile has not been read yet, so they are not
+   * judged idle or too slow on the clock of our own absence. */
+  uint64_t period = uv_timer_get_repeat(t);
+  if (d->last_tick && now - d->last_tick > 3 * period + 1000)
+    for (am_conn *c = d->conns; c; c = c->next) c->t_rx = c->t_wprogress = now;
+  d->last_tick = now;
   for (am_conn *c = d->conns, *next; c; c = next) {
     next = c->next;
     am_conn_tick(c, now);
@@ -598,15 +605,15 @@ int am_daemon_run(const am_daemon_opts *o, am_error *err) {
   /* Dial the peers at once rather than after the first second. */
   on_tick(&d->tick);
   uv_run(d->loop, UV_RUN_DEFAULT);
-  rc = d->exit_code;
+  rc = d->exit_code; /* finish() closed every handle */
+  goto out_ran;
 out_loop:
-  if (rc) {
-    /* A failed start: close whatever was opened, then let libuv finish. */
-    if (d->listening) uv_close((uv_handle_t *)&d->listener, on_handle_closed);
-    am_control_stop(d);
-    uv_close((uv_handle_t *)&d->later, on_handle_closed);
-    uv_run(d->loop, UV_RUN_DEFAULT);
-  }
+  /* A failed start: close whatever was opened, then let libuv finish. */
+  if (d->listening) uv_close((uv_handle_t *)&d->listener, on_handle_closed);
+  am_control_stop(d);
+  uv_close((uv_handle_t *)&d->later, on_handle_closed);
+  uv_run(d->loop, UV_RUN_DEFAULT);
+out_ran:
   uv_loop_close(d->loop);
   free(d->loop);
 out_node:

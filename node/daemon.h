@@ -21,6 +21,7 @@
 
 /* Timeouts and limits of docs/PROTOCOL.md 14.8 (milliseconds, bytes). */
 #define AM_T_HANDSHAKE 10000
+#define AM_T_CONNECT_ATTEMPT 3000 /* per address, when the name has more */
 #define AM_T_HELLO 10000
 #define AM_T_PING 30000
 #define AM_T_IDLE 90000
@@ -128,6 +129,7 @@ struct am_daemon {
   double tscale; /* AMICALE_TIMEOUT_SCALE */
   uint64_t own_version_pushed; /* announcements of ours up to this were pushed */
   uint64_t last_flush;
+  uint64_t last_tick; /* loop time of the previous tick */
   bool stopping;
   uint64_t stop_deadline;
   int exit_code;
@@ -183,6 +185,7 @@ struct am_conn {
   am_buf wbuf;     /* to send after the write in flight */
   uint64_t t_start, t_rx, t_ping, t_closing; /* loop times (ms) */
   uint64_t t_wprogress;  /* the last time output moved (or was idle) */
+  uint64_t t_attempt;    /* when the current address was dialled */
   size_t wq_seen;        /* libuv's write queue size at that time */
   uint64_t ping_token, ping_sent_at;
   bool ping_out;
