@@ -775,30 +775,30 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
 
 /* ---- starting: accepted or dialled ---- */
 
+void am_sockaddr_text(const struct sockaddr_storage *ss, char *text, size_t n,
+                      uint8_t ip16[16]) {
+  char ip[64] = "?";
+  if (ip16) memset(ip16, 0, 16);
+  if (ss->ss_family == AF_INET) {
+    const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
+    uv_ip4_name(a, ip, sizeof ip);
+    if (ip16) ip16[10] = ip16[11] = 0xff, memcpy(ip16 + 12, &a->sin_addr, 4);
+    snprintf(text, n, "%s:%d", ip, ntohs(a->sin_port));
+  } else if (ss->ss_family == AF_INET6) {
+    const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)ss;
+    uv_ip6_name(a, ip, sizeof ip);
+    if (ip16) memcpy(ip16, &a->sin6_addr, 16);
+    snprintf(text, n, "[%s]:%d", ip, ntohs(a->sin6_port));
+  } else {
+    snprintf(text, n, "?");
+  }
+}
+
 void am_conn_describe(am_conn *c) {
   struct sockaddr_storage ss;
   int len = sizeof ss;
-  memset(c->remote_ip, 0, sizeof c->remote_ip);
-  if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) != 0) {
-    snprintf(c->remote_text, sizeof c->remote_text, "?");
-    return;
-  }
-  char ip[64] = "?";
-  int port = 0;
-  if (ss.ss_family == AF_INET) {
-    struct sockaddr_in *a = (struct sockaddr_in *)&ss;
-    uv_ip4_name(a, ip, sizeof ip);
-    port = ntohs(a->sin_port);
-    c->remote_ip[10] = c->remote_ip[11] = 0xff;
-    memcpy(c->remote_ip + 12, &a->sin_addr, 4);
-    snprintf(c->remote_text, sizeof c->remote_text, "%s:%d", ip, port);
-  } else if (ss.ss_family == AF_INET6) {
-    struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
-    uv_ip6_name(a, ip, sizeof ip);
-    port = ntohs(a->sin6_port);
-    memcpy(c->remote_ip, &a->sin6_addr, 16);
-    snprintf(c->remote_text, sizeof c->remote_text, "[%s]:%d", ip, port);
-  }
+  if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) != 0) ss.ss_family = AF_UNSPEC;
+  am_sockaddr_text(&ss, c->remote_text, sizeof c->remote_text, c->remote_ip);
 }
 
 static int start_handshake(am_conn *c) {

@@ -408,18 +408,9 @@ static int start_listener(am_daemon *d, am_error *err) {
   /* The port actually bound (port 0 asks the system for a free one). */
   struct sockaddr_storage got;
   int len = sizeof got;
-  uv_tcp_getsockname(&d->listener, (struct sockaddr *)&got, &len);
-  char ip[64] = "?";
-  int port = 0;
-  if (got.ss_family == AF_INET) {
-    uv_ip4_name((struct sockaddr_in *)&got, ip, sizeof ip);
-    port = ntohs(((struct sockaddr_in *)&got)->sin_port);
-    snprintf(d->listen_text, sizeof d->listen_text, "%s:%d", ip, port);
-  } else {
-    uv_ip6_name((struct sockaddr_in6 *)&got, ip, sizeof ip);
-    port = ntohs(((struct sockaddr_in6 *)&got)->sin6_port);
-    snprintf(d->listen_text, sizeof d->listen_text, "[%s]:%d", ip, port);
-  }
+  if (uv_tcp_getsockname(&d->listener, (struct sockaddr *)&got, &len) != 0)
+    got.ss_family = AF_UNSPEC;
+  am_sockaddr_text(&got, d->listen_text, sizeof d->listen_text, NULL);
   return 0;
 }
 

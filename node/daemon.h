@@ -222,6 +222,10 @@ am_conn *am_conn_new(am_daemon *d, bool initiator);
  * invite_secret is not NULL (waiter then gets the outcome). */
 int am_conn_dial(am_daemon *d, am_rpeer *p, const char *address,
                  const uint8_t *invite_secret, am_ctl_client *waiter);
+/* "a.b.c.d:port" or "[v6]:port" ("?" for another family), and the IP as
+ * 16 bytes (IPv4 as ::ffff:a.b.c.d) when ip16 is not NULL. */
+void am_sockaddr_text(const struct sockaddr_storage *ss, char *text, size_t n,
+                      uint8_t ip16[16]);
 /* Fills c->remote_text and c->remote_ip (IPv4 as ::ffff:a.b.c.d) from the
  * socket's peer address. */
 void am_conn_describe(am_conn *c);
