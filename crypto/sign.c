@@ -16,6 +16,18 @@ void am_ann_hash(const uint8_t *signed_part, size_t len,
   crypto_generichash(id, AM_ANN_ID_BYTES, signed_part, len, NULL, 0);
 }
 
+void am_set_fingerprint(const uint8_t sum[static 32], uint64_t count,
+                        uint8_t fp[static AM_FP_BYTES]) {
+  if (count == 0) {
+    memset(fp, 0, AM_FP_BYTES);
+    return;
+  }
+  uint8_t in[40];
+  memcpy(in, sum, 32);
+  for (int i = 0; i < 8; i++) in[32 + i] = (uint8_t)(count >> (8 * i));
+  crypto_generichash(fp, AM_FP_BYTES, in, sizeof in, NULL, 0);
+}
+
 /* Ed25519 signs whole messages, so the context and the signed part are
  * joined in one buffer. Announcements are at most 64 KiB. */
 static uint8_t *with_context(const uint8_t *p, size_t len) {

@@ -32,4 +32,12 @@ int am_ann_verify(const am_ann *a, const uint8_t *p, size_t len);
 int am_ann_open(const uint8_t *p, size_t len, am_ann *a, int *reason,
                 am_error *err);
 
+/* The fingerprint of a set of announcement ids (docs/PROTOCOL.md 15.2):
+ * BLAKE2b with a 16-byte digest over the ids' sum (32 bytes, little-endian,
+ * modulo 2^256) and their count (8 bytes, little-endian); 16 zero bytes for
+ * the empty set. */
+#define AM_FP_BYTES 16
+void am_set_fingerprint(const uint8_t sum[static 32], uint64_t count,
+                        uint8_t fp[static AM_FP_BYTES]);
+
 #endif

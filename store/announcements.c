@@ -11,6 +11,7 @@
 #include "crypto/sign.h"
 #include "proto/mpcheck.h"
 #include "store/members.h"
+#include "store/sync.h"
 
 #define SLOT_KEY 41   /* origin[32] kind[1] object[8] */
 #define SLOT_VAL 58   /* version[8] id[32] state[1] ann_kind[1] created[8] expires[8] */
@@ -99,8 +100,11 @@ int am_ann_load(am_txn *t, const uint8_t id[static AM_ANN_ID_BYTES], am_ann *a,
 static int index_put(am_txn *t, const am_ann *a, const uint8_t *p, size_t len,
                      am_error *err) {
   MDB_val k = {AM_ANN_ID_BYTES, (void *)a->id}, v = {len, (void *)p};
-  int rc = mdb_put(t->txn, db(t, AM_DB_ANN), &k, &v, 0);
-  if (rc) return mdb_fail(t, rc, "storing an announcement", err);
+  int rc = mdb_put(t->txn, db(t, AM_DB_ANN), &k, &v, MDB_NOOVERWRITE);
+  if (rc == 0) rc = am_sync_add(t, a->id, err);
+  else if (rc == MDB_KEYEXIST) rc = 0; /* the same bytes (the id is their hash) */
+  else return mdb_fail(t, rc, "storing an announcement", err);
+  if (rc) return rc;
   uint8_t seq[SEQ_KEY], kind[KIND_KEY], exp[EXP_KEY];
   memcpy(seq, a->origin, 32);
   am_be64(seq + 32, a->version);
@@ -138,7 +142,11 @@ static int del(am_txn *t, int which, void *key, size_t n, am_error *err) {
 /* Deletes the content a slot points at (announcement and its indexes). */
 static int index_del(am_txn *t, const uint8_t *origin, const am_slot *s, am_error *err) {
   uint8_t seq[SEQ_KEY], kind[KIND_KEY], exp[EXP_KEY];
-  int rc = del(t, AM_DB_ANN, (void *)s->id, 32, err);
+  MDB_val idk = {32, (void *)s->id};
+  int rc = mdb_del(t->txn, db(t, AM_DB_ANN), &idk, NULL);
+  if (rc == 0) rc = am_sync_remove(t, s->id, err);
+  else if (rc == MDB_NOTFOUND) rc = 0;
+  else return mdb_fail(t, rc, "deleting an announcement", err);
   memcpy(seq, origin, 32);
   am_be64(seq + 32, s->version);
   if (!rc) rc = del(t, AM_DB_ANN_SEQ, seq, SEQ_KEY, err);

@@ -1,6 +1,7 @@
 /* LMDB environment, transactions, map growth and error translation (see
  * store.h). */
 #include "store/store.h"
+#include "store/sync.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -13,7 +14,7 @@ static const char *const dbi_names[AM_DB__COUNT] = {
     [AM_DB_INDEX] = "index", [AM_DB_ANN] = "ann", [AM_DB_ANN_SLOT] = "ann_slot",
     [AM_DB_ANN_SEQ] = "ann_seq", [AM_DB_ANN_KIND] = "ann_kind",
     [AM_DB_ANN_EXP] = "ann_exp", [AM_DB_TRUST] = "trust",
-    [AM_DB_PEER] = "peer", [AM_DB_INVITE] = "invite",
+    [AM_DB_PEER] = "peer", [AM_DB_INVITE] = "invite", [AM_DB_ANN_SUM] = "ann_sum",
 };
 
 struct am_store {
@@ -22,6 +23,7 @@ struct am_store {
   MDB_dbi dbi[AM_DB__COUNT];
   bool ann_tables; /* false: a format-1 store opened read-only */
   bool peer_tables; /* false: a format-1 or 2 store opened read-only */
+  bool sum_table;   /* false: a format 1-3 store opened read-only */
   const am_identity *signer;
   char path[4096];
   bool read_only;
@@ -104,11 +106,17 @@ static int open_dbs(am_store *s, bool create, am_error *err) {
   bool upgrade = format < AM_STORE_FORMAT && !s->read_only;
   s->ann_tables = format >= 2 || upgrade;
   s->peer_tables = format >= 3 || upgrade;
+  s->sum_table = format >= 4 || upgrade;
   for (int i = AM_DB_ANN; i < AM_DB__COUNT; i++) {
-    bool have = i < AM_DB_PEER ? s->ann_tables : s->peer_tables;
+    bool have = i < AM_DB_PEER ? s->ann_tables : i < AM_DB_ANN_SUM ? s->peer_tables : s->sum_table;
     if (have && (rc = mdb_dbi_open(txn, dbi_names[i], (create || upgrade) ? MDB_CREATE : 0, &s->dbi[i])))
       goto fail;
   }
+  /* Format 4: the sums of the announcements already held, in the same
+   * transaction as the format change. */
+  if (upgrade && format < 4 &&
+      (rc = am_sync_rebuild(txn, s->dbi[AM_DB_ANN], s->dbi[AM_DB_ANN_SUM])))
+    goto fail;
   if (upgrade) {
     MDB_val k = {6, "format"}, v;
     uint8_t f[4] = {0, 0, 0, AM_STORE_FORMAT};
@@ -210,6 +218,7 @@ MDB_dbi am_store_dbi(am_store *s, const char *name) {
 MDB_dbi am_store_db(am_store *s, int which) { return s->dbi[which]; }
 bool am_store_has_ann(am_store *s) { return s->ann_tables; }
 bool am_store_has_peers(am_store *s) { return s->peer_tables; }
+bool am_store_has_sums(am_store *s) { return s->sum_table; }
 void am_store_set_signer(am_store *s, const am_identity *id) { s->signer = id; }
 const am_identity *am_store_signer(am_store *s) { return s->signer; }
 

@@ -9,6 +9,8 @@
  *            the trust list (store/announcements.h)
  *   peer, invite: the nodes this one connects to, and its invitations
  *            (store/peers.h)
+ *   ann_sum  sums of announcement ids by prefix, for replication
+ *            (store/sync.h)
  *
  * Work happens in transactions run through am_store_read / am_store_write,
  * which take a function and run it inside one transaction: one logical
@@ -30,10 +32,11 @@
 enum am_db {
   AM_DB_META, AM_DB_MEMBERS, AM_DB_EMAIL, AM_DB_INDEX,
   AM_DB_ANN, AM_DB_ANN_SLOT, AM_DB_ANN_SEQ, AM_DB_ANN_KIND, AM_DB_ANN_EXP,
-  AM_DB_TRUST, AM_DB_PEER, AM_DB_INVITE, AM_DB__COUNT
+  AM_DB_TRUST, AM_DB_PEER, AM_DB_INVITE, AM_DB_ANN_SUM, AM_DB__COUNT
 };
 
-#define AM_STORE_FORMAT 3 /* 2: announcement and trust tables; 3: peer, invite */
+#define AM_STORE_FORMAT 4 /* 2: announcement and trust tables; 3: peer, invite;
+                            4: ann_sum (replication) */
 #define AM_STORE_DEFAULT_MAP (64UL << 20)   /* 64 MiB, grown on demand */
 #define AM_STORE_MAX_MAP (1UL << 40)        /* 1 TiB */
 
@@ -85,6 +88,8 @@ bool am_store_has_ann(am_store *s);
 /* False only for a store of format 1 or 2 opened read-only (no peer and
  * invite tables yet: they read as empty). */
 bool am_store_has_peers(am_store *s);
+/* False only for a store of format 1 to 3 opened read-only (no ann_sum). */
+bool am_store_has_sums(am_store *s);
 
 /* The identity this node signs its own announcements with. When set,
  * member changes publish or retract the member's federated profile in the

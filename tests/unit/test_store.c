@@ -11,6 +11,7 @@
 #include "store/peers.h"
 #include "store/postings.h"
 #include "store/search.h"
+#include "store/sync.h"
 #include "tests/test.h"
 
 static char root[] = "/tmp/amicale-test-store-XXXXXX";
@@ -322,6 +323,14 @@ static int add_peer_fn(am_txn *t, void *arg) {
   return am_peer_put(t, &p, NULL, NULL);
 }
 
+static int count_summed(am_txn *t, void *arg) {
+  am_prefix all = {0};
+  am_setsum s;
+  int rc = am_sync_range(t, &all, &s, NULL);
+  *(size_t *)arg = (size_t)s.count;
+  return rc;
+}
+
 static void test_upgrade_from_format_2(void) {
   char dir[256], p[300];
   am_error err = {0};
@@ -339,10 +348,18 @@ static void test_upgrade_from_format_2(void) {
   mdb_env_set_maxdbs(env, 16);
   REQUIRE(mdb_env_open(env, p, 0, 0600) == 0);
   REQUIRE(mdb_txn_begin(env, NULL, 0, &txn) == 0);
-  static const char *const tables[] = {"peer", "invite"};
-  for (size_t i = 0; i < 2; i++) {
+  static const char *const tables[] = {"peer", "invite", "ann_sum"};
+  for (size_t i = 0; i < 3; i++) {
     REQUIRE(mdb_dbi_open(txn, tables[i], 0, &dbi) == 0);
     REQUIRE(mdb_drop(txn, dbi, 1) == 0);
+  }
+  /* Three announcements held before the upgrade (raw rows will do). */
+  REQUIRE(mdb_dbi_open(txn, "ann", 0, &dbi) == 0);
+  for (uint8_t i = 1; i <= 3; i++) {
+    uint8_t id[32];
+    memset(id, i * 0x51, sizeof id);
+    MDB_val ik = {32, id}, iv = {1, "x"};
+    REQUIRE(mdb_put(txn, dbi, &ik, &iv, 0) == 0);
   }
   REQUIRE(mdb_dbi_open(txn, "meta", 0, &dbi) == 0);
   uint8_t two[4] = {0, 0, 0, 2};
@@ -368,7 +385,7 @@ static void test_upgrade_from_format_2(void) {
   snprintf(before, sizeof before, "cmp -s '%s' '%s/format2.mdb'", data, dir);
   CHECK_INT(system(before), 0);
 
-  /* Read-write: format 3, tables created, usable; the rest kept. */
+  /* Read-write: format 4, tables created, usable; the rest kept. */
   REQUIRE(am_node_open(&n, dir, AM_NODE_STORE, &err) == 0);
   CHECK_INT(am_store_has_peers(n.store), true);
   count = 0;
@@ -380,6 +397,11 @@ static void test_upgrade_from_format_2(void) {
   size_t anns_after = 0;
   CHECK_INT(am_store_read(n.store, count_ann, &anns_after, &err), 0);
   CHECK(anns_after == anns);
+  /* Format 4: the sums were built from the announcements already held. */
+  CHECK(anns >= 3);
+  size_t summed = 0;
+  CHECK_INT(am_store_read(n.store, count_summed, &summed, &err), 0);
+  CHECK_INT(summed, anns);
   am_node_close(&n);
   REQUIRE(mdb_env_create(&env) == 0);
   mdb_env_set_maxdbs(env, 16);
@@ -388,9 +410,9 @@ static void test_upgrade_from_format_2(void) {
   REQUIRE(mdb_dbi_open(txn, "meta", 0, &dbi) == 0);
   REQUIRE(mdb_get(txn, dbi, &k, &v) == 0);
   REQUIRE(v.mv_size == 4);
-  CHECK_INT(((uint8_t *)v.mv_data)[3], 3);
-  CHECK_INT(AM_STORE_FORMAT, 3);
-  for (size_t i = 0; i < 2; i++) CHECK_INT(mdb_dbi_open(txn, tables[i], 0, &dbi), 0);
+  CHECK_INT(((uint8_t *)v.mv_data)[3], 4);
+  CHECK_INT(AM_STORE_FORMAT, 4);
+  for (size_t i = 0; i < 3; i++) CHECK_INT(mdb_dbi_open(txn, tables[i], 0, &dbi), 0);
   mdb_txn_abort(txn);
   mdb_env_close(env);
 }
