@@ -112,6 +112,8 @@ typedef struct am_peer_live {
   int64_t since;         /* when it entered that state (0: unknown) */
   am_peer_stats unsaved; /* counted since the daemon last wrote the store:
                             added to the stored counters, newer times win */
+  char sync[16];         /* "in sync", "syncing", "behind"; "" when not connected */
+  int64_t last_sync;     /* the last reconciliation (0: none since the daemon started) */
 } am_peer_live;
 
 /* The peer table (v[0..n), live NULL or one entry per peer, now for "3 min

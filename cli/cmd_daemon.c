@@ -69,9 +69,10 @@ int cmd_status(int argc, char **argv) {
   char in[16], out[16];
   am_human_bytes((uint64_t)jint(c, "bytes_in"), in);
   am_human_bytes((uint64_t)jint(c, "bytes_out"), out);
-  printf("Traffic    %s in, %s out; announcements %lld in (%lld refused), %lld out\n", in, out,
-         jint(c, "announcements_in"), jint(c, "announcements_refused"),
-         jint(c, "announcements_out"));
+  printf("Traffic    %s in, %s out; announcements %lld in (%lld refused, of which %lld from "
+         "origins this node does not trust), %lld out\n",
+         in, out, jint(c, "announcements_in"), jint(c, "announcements_refused"),
+         jint(c, "announcements_untrusted"), jint(c, "announcements_out"));
   printf("Handshakes %lld completed, %lld failed; refused connections: %lld over the rate "
          "limit, %lld over the connection limit\n",
          jint(c, "handshakes_ok"), jint(c, "handshakes_failed"), jint(c, "refused_rate_limit"),
@@ -101,8 +102,19 @@ int cmd_status(int argc, char **argv) {
                                                      : "(none: it connects to us)");
       am_human_bytes((uint64_t)jint(p, "bytes_in"), in);
       am_human_bytes((uint64_t)jint(p, "bytes_out"), out);
-      printf("  traffic  %s in, %s out; announcements %lld in, %lld out\n", in, out,
-             jint(p, "announcements_in"), jint(p, "announcements_out"));
+      printf("  traffic  %s in, %s out; announcements %lld in (%lld refused), %lld out\n", in,
+             out, jint(p, "announcements_in"), jint(p, "announcements_refused"),
+             jint(p, "announcements_out"));
+      if (jstr(p, "sync")[0] || json_object_get(p, "last_sync")) {
+        char d[64] = "never";
+        if (json_object_get(p, "last_sync")) {
+          char ago[48];
+          duration(ago, sizeof ago, (long long)now - jint(p, "last_sync"));
+          snprintf(d, sizeof d, "%s ago", ago);
+        }
+        printf("  sync     %s; last reconciliation %s\n",
+               jstr(p, "sync")[0] ? jstr(p, "sync") : "not connected", d);
+      }
       if (jstr(p, "last_error")[0]) {
         char d[64];
         duration(d, sizeof d, (long long)now - jint(p, "last_error_at"));

@@ -112,6 +112,9 @@ static am_peer_live *live_state(const char *dir, const am_peer *v, size_t n) {
       l->unsaved.connects = (uint64_t)json_integer_value(json_object_get(u, "connects"));
       l->unsaved.last_seen = json_integer_value(json_object_get(p, "last_seen"));
       l->unsaved.last_connected = l->since;
+      const char *sy = json_string_value(json_object_get(p, "sync"));
+      snprintf(l->sync, sizeof l->sync, "%s", sy ? sy : "");
+      l->last_sync = json_integer_value(json_object_get(p, "last_sync"));
     }
   }
   json_decref(r);
@@ -120,10 +123,11 @@ static am_peer_live *live_state(const char *dir, const am_peer *v, size_t n) {
 
 /* ---- the peer table ------------------------------------------------------- */
 
-enum { PC_NAME, PC_KEY, PC_ADDRESS, PC_STATE, PC_SEEN, PC_ERROR, PC_BYTES, PC_ANN, PC__N };
-static const char *const pc_title[PC__N] = {"NAME", "KEY", "ADDRESS", "STATE", "LAST SEEN",
+enum { PC_NAME, PC_KEY, PC_ADDRESS, PC_STATE, PC_SYNC, PC_SEEN, PC_ERROR, PC_BYTES, PC_ANN, PC__N };
+static const char *const pc_title[PC__N] = {"NAME",      "KEY",        "ADDRESS",
+                                            "STATE",     "SYNC",       "LAST SEEN",
                                             "LAST ERROR", "BYTES IN/OUT", "ANN IN/OUT"};
-static const size_t pc_max[PC__N] = {28, 11, 32, 12, 14, 40, 20, 15};
+static const size_t pc_max[PC__N] = {28, 11, 32, 12, 26, 14, 40, 20, 15};
 
 static void peer_cell(const am_peer *p, const am_peer_live *l, int col, int64_t now,
                       char out[static 320]) {
@@ -143,6 +147,14 @@ static void peer_cell(const am_peer *p, const am_peer_live *l, int col, int64_t 
     snprintf(out, 320, "%s", st ? st : "—");
     break;
   }
+  case PC_SYNC:
+    if (l && l->sync[0]) {
+      time_ago(l->last_sync, now, a);
+      snprintf(out, 320, "%s (%s)", l->sync, a);
+    } else {
+      snprintf(out, 320, "—");
+    }
+    break;
   case PC_SEEN: time_ago(s.last_seen, now, a), snprintf(out, 320, "%s", a); break;
   case PC_ERROR: snprintf(out, 320, "%s", p->last_error[0] ? p->last_error : "—"); break;
   case PC_BYTES:
@@ -207,6 +219,10 @@ void *am_peers_json(const am_peer *v, const am_peer_live *live, const bool *trus
         "bytes_in", (json_int_t)s.bytes_in, "bytes_out", (json_int_t)s.bytes_out,
         "announcements_in", (json_int_t)s.ann_in, "announcements_out", (json_int_t)s.ann_out,
         "connects", (json_int_t)s.connects);
+    if (o) {
+      json_object_set_new(o, "sync", l && l->sync[0] ? json_string(l->sync) : json_null());
+      json_object_set_new(o, "last_sync", json_time(l ? l->last_sync : 0));
+    }
     if (!o || json_array_append_new(arr, o)) {
       json_decref(arr);
       return NULL;

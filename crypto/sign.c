@@ -28,6 +28,16 @@ void am_set_fingerprint(const uint8_t sum[static 32], uint64_t count,
   crypto_generichash(fp, AM_FP_BYTES, in, sizeof in, NULL, 0);
 }
 
+void am_hashkey_init(uint8_t key[static 16]) { crypto_shorthash_keygen(key); }
+
+uint64_t am_keyed_hash(const uint8_t key[static 16], const uint8_t *p, size_t n) {
+  uint8_t h[crypto_shorthash_BYTES];
+  crypto_shorthash(h, p, n, key);
+  uint64_t v;
+  memcpy(&v, h, sizeof v);
+  return v;
+}
+
 /* Ed25519 signs whole messages, so the context and the signed part are
  * joined in one buffer. Announcements are at most 64 KiB. */
 static uint8_t *with_context(const uint8_t *p, size_t len) {

@@ -40,4 +40,10 @@ int am_ann_open(const uint8_t *p, size_t len, am_ann *a, int *reason,
 void am_set_fingerprint(const uint8_t sum[static 32], uint64_t count,
                         uint8_t fp[static AM_FP_BYTES]);
 
+/* A keyed 64-bit hash (SipHash-2-4) for hash tables that hold what peers
+ * chose (short ids): with a random key per process, they cannot aim at
+ * one bucket. */
+void am_hashkey_init(uint8_t key[static 16]);
+uint64_t am_keyed_hash(const uint8_t key[static 16], const uint8_t *p, size_t n);
+
 #endif

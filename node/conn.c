@@ -99,6 +99,7 @@ static void conn_free(am_conn *c) {
   }
   free(c->partial);
   am_buf_free(&c->wbuf);
+  am_repl_free(c);
   if (c->ai) uv_freeaddrinfo(c->ai);
   sodium_memzero(c->invite_secret, sizeof c->invite_secret);
   free(c);
@@ -188,6 +189,7 @@ static void on_write(uv_write_t *req, int status) {
     return;
   }
   if (c->state == AM_CS_CLOSING) am_conn_close(c, NULL);
+  else am_repl_pump(c);
 }
 
 /* Hands data (malloc'd, taken over) to libuv. */
@@ -502,7 +504,8 @@ static void send_hello(am_conn *c) {
   m.hello.kind = (uint32_t)d->node.conf.kind;
   snprintf(m.hello.software, sizeof m.hello.software, "amicale/%s", AMICALE_VERSION);
   snprintf(m.hello.caps[0], sizeof m.hello.caps[0], "announce");
-  m.hello.ncaps = 1;
+  snprintf(m.hello.caps[1], sizeof m.hello.caps[1], AM_CAP_REPLICATE);
+  m.hello.ncaps = 2;
   m.hello.time = am_wall();
   if (d->node.conf.has_public_address)
     am_addr_format(&d->node.conf.public_address, m.hello.address);
@@ -536,6 +539,8 @@ static void on_hello(am_conn *c, const am_msg *m) {
       return;
     }
   }
+  if (am_hello_has_cap(&m->hello, AM_CAP_REPLICATE) && am_repl_start(c))
+    am_warn("%s: out of memory: no replication with %s", c->remote_text, p->key_text);
   if (c->inviting && c->waiter) {
     json_t *r = json_pack("{s:b, s:s, s:s, s:s}", "ok", 1, "key", p->key_text, "name",
                           m->hello.name, "address", p->address);
@@ -544,36 +549,14 @@ static void on_hello(am_conn *c, const am_msg *m) {
   }
 }
 
-typedef struct ingest_arg {
-  const uint8_t *p;
-  size_t len;
-  int64_t now;
-  am_ingest r;
-  am_error err;
-} ingest_arg;
-
-static int ingest_txn(am_txn *t, void *arg) {
-  ingest_arg *a = arg;
-  return am_ann_ingest(t, a->p, a->len, a->now, &a->r, &a->err);
-}
-
+/* Announcements are stored a read at a time (am_repl_flush, after feed). */
 static void on_announce(am_conn *c, const am_msg *m) {
   am_daemon *d = c->d;
   c->peer->ann_in++;
   c->peer->d_ann_in++;
   d->count.ann_in++;
-  ingest_arg a = {.p = m->envelope, .len = m->envelope_len, .now = (int64_t)am_wall()};
-  am_error err = {0};
-  int rc = am_store_write(d->node.store, ingest_txn, &a, &err);
-  if (rc) {
-    am_warn("%s: cannot store an announcement: %s", c->remote_text, am_error_text(&err, rc));
-    return;
-  }
-  if (a.r.reason != AM_REJ_NONE) {
-    d->count.ann_rejected++;
-    am_debug("%s: announcement refused: %s (%s)", c->remote_text, am_reject_name(a.r.reason),
-             a.err.msg);
-  }
+  if (am_repl_take(c, m->envelope, m->envelope_len))
+    am_warn("%s: out of memory: an announcement dropped", c->remote_text);
 }
 
 static void on_message(am_conn *c, const uint8_t *p, size_t len) {
@@ -631,6 +614,7 @@ static void on_message(am_conn *c, const uint8_t *p, size_t len) {
     on_announce(c, &m);
     return;
   default: {
+    if (am_repl_message(c, &m)) return;
     am_msg e = {.type = AM_MSG_ERROR, .code = AM_MSGERR_UNKNOWN_MESSAGE};
     snprintf(e.text, sizeof e.text, "message type %llu is unknown here",
              (unsigned long long)m.type);
@@ -771,6 +755,7 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
   if (c->peer && c->peer->conn == c)
     c->peer->bytes_in += (size_t)n, c->peer->d_bytes_in += (size_t)n, c->peer->dirty = true;
   feed(c, (uint8_t *)buf->base, (size_t)n);
+  am_repl_flush(c);
 }
 
 /* ---- starting: accepted or dialled ---- */
@@ -1034,6 +1019,7 @@ void am_conn_tick(am_conn *c, uint64_t now) {
     } else if (c->ping_out && now - c->ping_sent_at > AM_T(c->d, AM_T_PING)) {
       c->ping_out = false; /* lost: try again later */
     }
+    if (c->state == AM_CS_READY) am_repl_tick(c, now);
     break;
   case AM_CS_CLOSING:
     if (now - c->t_closing > AM_T(c->d, AM_T_GOODBYE)) am_conn_close(c, NULL);

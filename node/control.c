@@ -165,6 +165,11 @@ static json_t *peer_json(am_daemon *d, am_rpeer *p) {
     if (p->rtt_known) json_object_set_new(o, "rtt_ms", json_integer(p->rtt_ms));
   }
   if (p->last_seen) json_object_set_new(o, "last_seen", json_integer((json_int_t)p->last_seen));
+  /* Replication (15): of the current connection; the last session ever. */
+  bool live = p->conn && p->conn->state == AM_CS_READY && p->conn->repl;
+  json_object_set_new(o, "sync", live ? json_string(am_sync_state_name(p->sync_state)) : json_null());
+  if (p->last_sync) json_object_set_new(o, "last_sync", json_integer((json_int_t)p->last_sync));
+  json_object_set_new(o, "announcements_refused", json_integer((json_int_t)p->ann_rejected));
   if (p->last_error[0]) {
     json_object_set_new(o, "last_error", json_string(p->last_error));
     json_object_set_new(o, "last_error_at", json_integer((json_int_t)p->last_error_at));
@@ -193,7 +198,7 @@ static json_t *status(am_daemon *d) {
     if (p->conn && p->conn->state == AM_CS_READY) connected++;
   }
   json_t *counters = json_pack(
-      "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "connections",
+      "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "connections",
       (json_int_t)d->nconns, "handshakes_in_progress", (json_int_t)d->nhandshaking,
       "accepted", (json_int_t)d->count.accepted, "handshakes_ok",
       (json_int_t)d->count.handshakes_ok, "handshakes_failed",
@@ -202,7 +207,8 @@ static json_t *status(am_daemon *d) {
       (json_int_t)d->count.refused_limit, "bytes_in", (json_int_t)d->count.bytes_in,
       "bytes_out", (json_int_t)d->count.bytes_out, "announcements_in",
       (json_int_t)d->count.ann_in, "announcements_out", (json_int_t)d->count.ann_out,
-      "announcements_refused", (json_int_t)d->count.ann_rejected);
+      "announcements_refused", (json_int_t)d->count.ann_rejected, "announcements_untrusted",
+      (json_int_t)d->count.ann_untrusted, "expired_deleted", (json_int_t)d->count.pruned);
   return json_pack("{s:b, s:s, s:s, s:s, s:I, s:I, s:s, s:I, s:I, s:o, s:o}", "ok", 1,
                    "key", d->key_text, "name", d->node.conf.name, "version", AMICALE_VERSION,
                    "pid", (json_int_t)getpid(), "started", (json_int_t)d->started, "listen",

@@ -258,13 +258,15 @@ typedef struct push_arg {
   int count;
 } push_arg;
 
+/* Our new announcements: offered to peers that replicate, sent whole to
+ * the others (transport version 1 without replication, 14.6). */
 static int push_one(am_txn *t, const uint8_t *id, const uint8_t *env, size_t len, void *arg) {
   (void)t;
-  (void)id;
   push_arg *pa = arg;
   am_msg m = {.type = AM_MSG_ANNOUNCE, .envelope = env, .envelope_len = len};
+  am_repl_offer_all(pa->d, id, NULL);
   for (am_conn *c = pa->d->conns; c; c = c->next) {
-    if (c->state != AM_CS_READY || !c->peer || !c->peer->has_hello ||
+    if (c->repl || c->state != AM_CS_READY || !c->peer || !c->peer->has_hello ||
         !am_hello_has_cap(&c->peer->hello, "announce"))
       continue;
     if (am_conn_send(c, &m) == 0 && c->peer) {
@@ -296,13 +298,37 @@ int am_daemon_notify(am_daemon *d) {
     return rc;
   }
   if (pa.last > d->own_version_pushed) d->own_version_pushed = pa.last;
-  if (pa.count) am_info("%d new announcement(s) of ours sent to the connected peers", pa.count);
+  if (pa.count) am_info("%d new announcement(s) of ours offered to the connected peers", pa.count);
   return pa.count;
 }
 
 static int last_own_txn(am_txn *t, void *arg) {
   am_daemon *d = arg;
   return am_ann_last_version(t, d->local.identity, &d->own_version_pushed, NULL);
+}
+
+/* Expired events and jobs leave the store (and so the set reconciled
+ * with peers) on every node at about the same time. */
+typedef struct prune_arg {
+  int64_t now;
+  uint64_t n;
+} prune_arg;
+
+static int prune_txn(am_txn *t, void *arg) {
+  prune_arg *a = arg;
+  return am_ann_prune(t, a->now, &a->n, NULL);
+}
+
+void am_daemon_prune(am_daemon *d) {
+  d->last_prune = am_now_ms(d);
+  prune_arg a = {(int64_t)am_wall(), 0};
+  am_error err = {0};
+  int rc = am_store_write(d->node.store, prune_txn, &a, &err);
+  if (rc) am_warn("cannot delete expired announcements: %s", am_error_text(&err, rc));
+  else if (a.n) {
+    d->count.pruned += a.n;
+    am_info("%llu expired event(s) and job(s) deleted", (unsigned long long)a.n);
+  }
 }
 
 /* ---- rate limit per remote address ---- */
@@ -422,6 +448,7 @@ static void on_later(uv_idle_t *h) {
   am_daemon *d = h->data;
   uv_idle_stop(h);
   d->later_started = false;
+  am_repl_flush_offers(d);
   am_conn_reap(d);
   am_ctl_resume(d);
 }
@@ -479,6 +506,7 @@ static void on_tick(uv_timer_t *t) {
       if (am_conn_dial(d, p, NULL, NULL, NULL)) am_rpeer_schedule(d, p, true);
     }
   }
+  if (now - d->last_prune >= AM_T(d, AM_T_PRUNE)) am_daemon_prune(d);
   if (now - d->last_flush >= AM_T(d, AM_STATS_FLUSH)) {
     d->last_flush = now;
     am_daemon_flush_stats(d);
@@ -539,6 +567,8 @@ int am_daemon_run(const am_daemon_opts *o, am_error *err) {
   if (!d) return am_fail(err, AM_ENOMEM, "out of memory");
   d->lock_fd = -1;
   d->tscale = 1.0;
+  am_idset_init(&d->fetching, AM_FETCHING_MAX);
+  am_idset_init(&d->refused, AM_REFUSED_MAX);
   const char *scale = getenv("AMICALE_TIMEOUT_SCALE");
   if (scale) {
     char *end;
@@ -574,6 +604,7 @@ int am_daemon_run(const am_daemon_opts *o, am_error *err) {
   uv_idle_init(d->loop, &d->later);
   d->later.data = d;
   am_store_read(d->node.store, last_own_txn, d, NULL);
+  am_daemon_prune(d);
   if ((rc = load_peers(d, err))) goto out_loop;
   if ((rc = start_listener(d, err))) goto out_loop;
   if ((rc = am_control_start(d, err))) goto out_loop;
@@ -616,6 +647,10 @@ out_node:
   if (d->lock_fd >= 0) close(d->lock_fd);
   am_node_close(&d->node);
 out:
+  am_idset_free(&d->fetching);
+  am_idset_free(&d->refused);
+  am_buf_free(&d->inbox);
+  free(d->inbox_items);
   free(d);
   return rc;
 }

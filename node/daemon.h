@@ -18,6 +18,7 @@
 #include "proto/session.h"
 #include "proto/address.h"
 #include "store/datadir.h"
+#include "node/idset.h"
 
 /* Timeouts and limits of docs/PROTOCOL.md 14.8 (milliseconds, bytes). */
 #define AM_T_HANDSHAKE 10000
@@ -38,6 +39,10 @@
 #define AM_BACKOFF_RESET 60000 /* a connection that lasted this long resets it */
 #define AM_STATS_FLUSH 10000
 #define AM_INVITE_TIMEOUT 20000 /* an `invite accept` answer, at most */
+#define AM_T_SYNC 60000  /* reconciliation with each peer, at least this often */
+#define AM_T_PRUNE 60000 /* expired events and jobs deleted */
+#define AM_FETCHING_MAX (1u << 20) /* ids being fetched, all peers together */
+#define AM_REFUSED_MAX 65536       /* refused ids remembered (then forgotten) */
 
 /* A timeout above, scaled by $AMICALE_TIMEOUT_SCALE (a factor, default 1;
  * the handshake rate refills faster by the same factor;
@@ -48,6 +53,11 @@
 typedef struct am_daemon am_daemon;
 typedef struct am_conn am_conn;
 typedef struct am_ctl_client am_ctl_client;
+typedef struct am_repl am_repl;
+
+/* Replication state with a peer, for status. */
+enum { AM_SS_NONE, AM_SS_IN_SYNC, AM_SS_SYNCING, AM_SS_BEHIND };
+const char *am_sync_state_name(int s);
 
 enum am_peer_state {
   AM_PS_IDLE,        /* no address, waiting for it to call */
@@ -77,7 +87,9 @@ typedef struct am_rpeer {
   uint64_t last_error_at;
   bool error_unsaved;
   /* Counters since start, and the part not yet written to the store. */
-  uint64_t bytes_in, bytes_out, ann_in, ann_out;
+  uint64_t bytes_in, bytes_out, ann_in, ann_out, ann_rejected;
+  int sync_state;     /* AM_SS_*: of the current connection */
+  uint64_t last_sync; /* wall clock (s) of the last reconciliation */
   uint64_t d_bytes_in, d_bytes_out, d_ann_in, d_ann_out, d_connects;
   bool dirty;
   uint32_t rtt_ms;
@@ -128,6 +140,15 @@ struct am_daemon {
 
   double tscale; /* AMICALE_TIMEOUT_SCALE */
   uint64_t own_version_pushed; /* announcements of ours up to this were pushed */
+  /* Replication (replicate.c): ids being fetched from some peer, ids
+   * refused lately (untrusted origin), announcements read and not yet
+   * stored, and whether offers wait to be sent. */
+  am_idset fetching, refused;
+  am_buf inbox;
+  void *inbox_items;
+  size_t inbox_n, inbox_cap;
+  bool push_pending;
+  uint64_t last_prune;
   uint64_t last_flush;
   uint64_t last_tick; /* loop time of the previous tick */
   bool stopping;
@@ -136,7 +157,7 @@ struct am_daemon {
 
   struct {
     uint64_t accepted, refused_rate, refused_limit, handshakes_ok, handshakes_failed,
-        bytes_in, bytes_out, ann_in, ann_out, ann_rejected;
+        bytes_in, bytes_out, ann_in, ann_out, ann_rejected, ann_untrusted, pruned;
   } count;
 
   uint8_t readbuf[65536 + 2]; /* every read lands here first */
@@ -195,6 +216,7 @@ struct am_conn {
   uint8_t invite_secret[16];
   am_ctl_client *waiter;
   char fail_text[600];
+  am_repl *repl; /* replication, once the hello says the peer does it */
 };
 
 /* daemon.c */
@@ -235,6 +257,22 @@ int am_conn_send(am_conn *c, const am_msg *m);
 void am_conn_goodbye(am_conn *c, int reason, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void am_conn_close(am_conn *c, const char *why);
+
+/* replicate.c */
+int am_repl_start(am_conn *c);   /* the peer's hello has "replicate" */
+void am_repl_free(am_conn *c);
+bool am_repl_message(am_conn *c, const am_msg *m); /* false: not ours */
+void am_repl_pump(am_conn *c);   /* room in the write queue */
+void am_repl_tick(am_conn *c, uint64_t now);
+void am_repl_begin(am_conn *c);  /* a reconciliation session */
+/* An announcement read from c: kept until am_repl_flush stores the
+ * read's batch in one transaction. */
+int am_repl_take(am_conn *c, const uint8_t *env, size_t len);
+void am_repl_flush(am_conn *c);
+/* Offers a new announcement to every replicating peer but `from`. */
+void am_repl_offer_all(am_daemon *d, const uint8_t id[static 32], const am_conn *from);
+void am_repl_flush_offers(am_daemon *d); /* deferred work */
+void am_daemon_prune(am_daemon *d);      /* daemon.c: expired content */
 
 /* control.c */
 int am_control_start(am_daemon *d, am_error *err);

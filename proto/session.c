@@ -16,8 +16,8 @@ static const char *const bye_names[AM_BYE__COUNT] = {
     "unknown-peer", "blocked", "too-slow",   "invitation-refused",
     "removed",   "overloaded", "self"};
 
-static const char *const type_names[AM_MSG__KNOWN] = {"hello", "ping",    "pong",
-                                                      "goodbye", "error", "announce"};
+static const char *const type_names[AM_MSG__KNOWN] = {
+    "hello", "ping", "pong", "goodbye", "error", "announce", "offer", "want", "sent", "sync"};
 
 const char *am_bye_name(uint64_t reason) {
   return reason < AM_BYE__COUNT ? bye_names[reason] : NULL;
@@ -45,7 +45,7 @@ static int pack_str(msgpack_packer *pk, const char *s) {
 }
 
 static int pack_bin(msgpack_packer *pk, const uint8_t *p, size_t n) {
-  return msgpack_pack_bin(pk, n) | msgpack_pack_bin_body(pk, p, n);
+  return msgpack_pack_bin(pk, n) | (n ? msgpack_pack_bin_body(pk, p, n) : 0);
 }
 
 /* Text rules shared by every text of a session message (14.5): UTF-8,
@@ -121,6 +121,29 @@ int am_msg_encode(const am_msg *m, am_buf *out, am_error *err) {
       return am_fail(err, AM_EINVAL, "announce: envelope must be 1 to 65536 bytes");
     rc = msgpack_pack_array(&pk, 2) | msgpack_pack_uint64(&pk, m->type) |
          pack_bin(&pk, m->envelope, m->envelope_len);
+    break;
+  case AM_MSG_OFFER:
+  case AM_MSG_WANT: {
+    size_t max = m->type == AM_MSG_OFFER ? AM_OFFER_MAX : AM_WANT_MAX;
+    if (!m->data || m->nids == 0 || m->nids > max)
+      return am_fail(err, AM_EINVAL, "%s: 1 to %zu ids", am_msg_type_name(m->type), max);
+    rc = msgpack_pack_array(&pk, 2) | msgpack_pack_uint64(&pk, m->type) |
+         pack_bin(&pk, m->data, m->nids * 16);
+    break;
+  }
+  case AM_MSG_SENT:
+    if (m->missing > AM_WANT_MAX)
+      return am_fail(err, AM_EINVAL, "sent: missing over %d", AM_WANT_MAX);
+    rc = msgpack_pack_array(&pk, 2) | msgpack_pack_uint64(&pk, m->type) |
+         msgpack_pack_uint64(&pk, m->missing);
+    break;
+  case AM_MSG_SYNC:
+    if (m->flags & ~(uint64_t)AM_SYNC__FLAGS)
+      return am_fail(err, AM_EINVAL, "sync: unknown flags");
+    if (m->data_len > AM_SYNC_BYTES_MAX || (m->data_len && !m->data))
+      return am_fail(err, AM_EINVAL, "sync: over %u bytes of ranges", (unsigned)AM_SYNC_BYTES_MAX);
+    rc = msgpack_pack_array(&pk, 3) | msgpack_pack_uint64(&pk, m->type) |
+         msgpack_pack_uint64(&pk, m->flags) | pack_bin(&pk, m->data, m->data_len);
     break;
   default:
     return am_fail(err, AM_EUSAGE, "cannot encode a message of unknown type %llu",
@@ -240,6 +263,29 @@ static int decode_fields(const msgpack_object *o, am_msg *m, am_error *err) {
     m->envelope = (const uint8_t *)e[1].via.bin.ptr;
     m->envelope_len = e[1].via.bin.size;
     return 0;
+  case AM_MSG_OFFER:
+  case AM_MSG_WANT: {
+    size_t max = m->type == AM_MSG_OFFER ? AM_OFFER_MAX : AM_WANT_MAX;
+    if (n != 2 || e[1].type != MSGPACK_OBJECT_BIN || e[1].via.bin.size == 0 ||
+        e[1].via.bin.size % 16 || e[1].via.bin.size / 16 > max)
+      return am_fail(err, AM_EINVAL, "%s must be [%d, bin of 1 to %zu ids of 16 bytes]", name,
+                     (int)m->type, max);
+    m->data_len = e[1].via.bin.size;
+    m->nids = m->data_len / 16;
+    return 0;
+  }
+  case AM_MSG_SENT:
+    if (n != 2 || !is_uint(&e[1]) || e[1].via.u64 > AM_WANT_MAX)
+      return am_fail(err, AM_EINVAL, "sent must be [8, missing 0 to %d]", AM_WANT_MAX);
+    m->missing = e[1].via.u64;
+    return 0;
+  case AM_MSG_SYNC:
+    if (n != 3 || !is_uint(&e[1]) || (e[1].via.u64 & ~(uint64_t)AM_SYNC__FLAGS) ||
+        e[2].type != MSGPACK_OBJECT_BIN || e[2].via.bin.size > AM_SYNC_BYTES_MAX)
+      return am_fail(err, AM_EINVAL, "sync must be [9, flags 0 to 7, bin of ranges]");
+    m->flags = e[1].via.u64;
+    m->data_len = e[2].via.bin.size;
+    return 0;
   default:
     return 0; /* unknown: the caller answers unknown-message */
   }
@@ -256,6 +302,9 @@ int am_msg_decode(const uint8_t *p, size_t len, am_msg *m, am_error *err) {
   msgpack_zone_destroy(&ps.zone);
   if (rc || m->type >= AM_MSG__KNOWN) return rc;
   if (m->type == AM_MSG_ANNOUNCE) m->envelope = p + (len - m->envelope_len);
+  /* The bin is the last element: its bytes end the message. */
+  if (m->type == AM_MSG_OFFER || m->type == AM_MSG_WANT || m->type == AM_MSG_SYNC)
+    m->data = p + (len - m->data_len);
   am_buf re = {0};
   if ((rc = am_msg_encode(m, &re, err)) == 0)
     rc = same_bytes(&re, p, len, am_msg_type_name(m->type), err);

@@ -43,6 +43,14 @@
 #define AM_HELLO_ADDRESS_MAX 261   /* "[" 253 "]:" 5 digits, with margin */
 #define AM_MSG_TEXT_MAX 200
 
+/* Replication limits (section 15.6). */
+#define AM_CAP_REPLICATE "replicate"
+#define AM_OFFER_MAX 32768  /* short ids in one offer */
+#define AM_WANT_MAX 4096    /* short ids in one want */
+#define AM_WANTS_OUT 4      /* wants sent and not answered by a sent, at most */
+#define AM_SYNC_BYTES_MAX (AM_MSG_MAX - 16) /* range bytes in one sync */
+enum { AM_SYNC_START = 1, AM_SYNC_MORE = 2, AM_SYNC_PARTIAL = 4, AM_SYNC__FLAGS = 7 };
+
 enum am_msg_type {
   AM_MSG_HELLO = 0,
   AM_MSG_PING = 1,
@@ -50,7 +58,12 @@ enum am_msg_type {
   AM_MSG_GOODBYE = 3,
   AM_MSG_ERROR = 4,
   AM_MSG_ANNOUNCE = 5,
-  AM_MSG__KNOWN = 6, /* types from here on are unknown to this version */
+  /* Replication (section 15), with the "replicate" capability. */
+  AM_MSG_OFFER = 6, /* short ids the sender holds */
+  AM_MSG_WANT = 7,  /* short ids the sender asks for */
+  AM_MSG_SENT = 8,  /* a want answered: the announcements went before it */
+  AM_MSG_SYNC = 9,  /* one message of a reconciliation round */
+  AM_MSG__KNOWN = 10, /* types from here on are unknown to this version */
 };
 
 /* Goodbye reasons (section 14.5). */
@@ -92,6 +105,12 @@ typedef struct am_msg {
    * while it is). */
   const uint8_t *envelope;
   size_t envelope_len;
+  /* offer, want: nids short ids of 16 bytes; sync: the range entries
+   * (proto/sync.h); both pointing into the decoded buffer. */
+  const uint8_t *data;
+  size_t data_len, nids;
+  uint64_t flags;   /* sync: AM_SYNC_* */
+  uint64_t missing; /* sent: how many wanted ids the sender does not hold */
 } am_msg;
 
 /* Appends the canonical encoding of m to out. AM_EINVAL (err says which

@@ -140,7 +140,7 @@ print("aligned" if ok else "misaligned")'
 }
 snapshot
 expect_status 0 "$AMICALE_BIN" --dir "$A" peer list
-expect_eq "table header" "NAME       KEY          ADDRESS             STATE  LAST SEEN  LAST ERROR  BYTES IN/OUT  ANN IN/OUT" \
+expect_eq "table header" "NAME       KEY          ADDRESS             STATE  SYNC  LAST SEEN  LAST ERROR  BYTES IN/OUT  ANN IN/OUT" \
   "$(head -1 "$OUT")"
 expect_eq "one line per peer, and the header" 4 "$(wc -l <"$OUT")"
 expect_out_contains "École Bis  ${KB:0:10}…  b2.example:7500"
@@ -151,7 +151,7 @@ expect_eq "columns line up (display widths)" aligned "$(columns_aligned <"$OUT")
 expect_status 0 "$AMICALE_BIN" --dir "$A" peer list --json
 expect_eq "--json: three peers, in key order" 3 "$(jq length "$OUT")"
 expect_eq "--json: full key" "$KB" "$(jq -r '.[] | select(.name == "École Bis") | .key' "$OUT")"
-expect_eq "--json: fields" '["added","address","announcements_in","announcements_out","blocked","bytes_in","bytes_out","connects","key","last_connected","last_error","last_error_at","last_seen","name","state","trusted","via"]' \
+expect_eq "--json: fields" '["added","address","announcements_in","announcements_out","blocked","bytes_in","bytes_out","connects","key","last_connected","last_error","last_error_at","last_seen","last_sync","name","state","sync","trusted","via"]' \
   "$(jq -c '.[0] | keys' "$OUT")"
 expect_eq "--json: trusted flags" "true true true" "$(jq -r '[.[] | .trusted] | map(tostring) | join(" ")' "$OUT")"
 expect_eq "--json: added" "2026-01-01T00:00:00Z" "$(jq -r '.[0].added' "$OUT")"

@@ -135,7 +135,7 @@ expect_eq "full session: client exit status" 0 "$RC"
 [ "$RC" = 0 ] || show_client
 expect_out_contains "handshake ok"
 expect_out_contains "hello from name='École Serveur' kind=0"
-expect_out_contains "capabilities=['announce']"
+expect_out_contains "capabilities=['announce', 'replicate']"
 PING_TOKEN=$(sed -n 's/^ping token=//p' "$OUT" | head -n 1)
 PONG_TOKEN=$(sed -n 's/^pong token=//p' "$OUT" | head -n 1)
 expect_match "client sent a ping" '^[0-9]+$' "$PING_TOKEN"

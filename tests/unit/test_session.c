@@ -377,12 +377,60 @@ static void test_announce_round_trip(void) {
   free(env);
 }
 
+static void test_replication_messages(void) {
+  uint8_t ids[AM_OFFER_MAX * 16];
+  for (size_t i = 0; i < sizeof ids; i++) ids[i] = (uint8_t)(i * 13 + 1);
+  size_t counts[] = {1, 2, AM_WANT_MAX, AM_OFFER_MAX};
+  for (int type = AM_MSG_OFFER; type <= AM_MSG_WANT; type++)
+    for (size_t k = 0; k < sizeof counts / sizeof *counts; k++) {
+      am_msg m = {.type = (uint64_t)type, .data = ids, .nids = counts[k]}, back;
+      am_buf out = {0};
+      size_t max = type == AM_MSG_OFFER ? AM_OFFER_MAX : AM_WANT_MAX;
+      if (counts[k] > max) {
+        CHECK_INT(am_msg_encode(&m, &out, &err), AM_EINVAL);
+        am_buf_free(&out);
+        continue;
+      }
+      encode_and_back(&m, &out, &back);
+      CHECK_INT(back.type, type);
+      CHECK(back.nids == counts[k]);
+      CHECK(back.data == (const uint8_t *)out.data + out.len - counts[k] * 16);
+      CHECK(memcmp(back.data, ids, counts[k] * 16) == 0);
+      am_buf_free(&out);
+    }
+  am_msg s = {.type = AM_MSG_SENT, .missing = 3}, back;
+  am_buf out = {0};
+  encode_and_back(&s, &out, &back);
+  CHECK(back.missing == 3);
+  am_buf_free(&out);
+  am_msg y = {.type = AM_MSG_SYNC, .flags = AM_SYNC_START | AM_SYNC_MORE, .data = ids, .data_len = 100};
+  encode_and_back(&y, &out, &back);
+  CHECK(back.flags == (AM_SYNC_START | AM_SYNC_MORE));
+  CHECK(back.data_len == 100 && memcmp(back.data, ids, 100) == 0);
+  am_buf_free(&out);
+  am_msg e = {.type = AM_MSG_SYNC}; /* an empty round */
+  encode_and_back(&e, &out, &back);
+  CHECK(back.data_len == 0 && back.flags == 0);
+  CHECK_INT(decode_hex("93 09 00 c4 00"), 0);
+  am_buf_free(&out);
+  /* Refused: empty or ragged id lists, too many ids, unknown flags. */
+  REFUSED("92 06 c4 00");
+  REFUSED("92 07 c4 0f 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00");
+  REFUSED("92 08 cd 10 01");
+  REFUSED("93 09 08 c4 00");
+  REFUSED("92 09 00");
+  REFUSED("93 09 00 a0");
+  am_msg big = {.type = AM_MSG_WANT, .data = ids, .nids = AM_WANT_MAX + 1};
+  CHECK_INT(am_msg_encode(&big, &out, &err), AM_EINVAL);
+  am_buf_free(&out);
+}
+
 static void test_unknown_types(void) {
   am_msg m;
   am_buf b = {0};
-  hex(&b, "92 06 00");
+  hex(&b, "92 0a 00");
   CHECK_INT(decode(&b, &m), 0);
-  CHECK_INT(m.type, 6);
+  CHECK_INT(m.type, 10);
   CHECK(am_msg_type_name(m.type) == NULL);
   b.len = 0;
   hex(&b, "91 cc c8");
@@ -394,11 +442,11 @@ static void test_unknown_types(void) {
   CHECK(m.type == UINT64_MAX);
   am_buf_free(&b);
   /* Still one msgpack value: trailing bytes, bombs and floats refused. */
-  REFUSED("92 06 00 00");
-  REFUSED("92 06 dd ff ff ff ff");
-  REFUSED("92 06 cb 00 00 00 00 00 00 00 00");
+  REFUSED("92 0a 00 00");
+  REFUSED("92 0a dd ff ff ff ff");
+  REFUSED("92 0a cb 00 00 00 00 00 00 00 00");
   /* The encoder does not write what it does not know. */
-  am_msg u = {.type = 6};
+  am_msg u = {.type = 10};
   am_buf out = {0};
   CHECK_INT(am_msg_encode(&u, &out, &err), AM_EUSAGE);
   CHECK_INT(out.len, 0);
@@ -416,7 +464,9 @@ static void test_names(void) {
   CHECK_STR(am_bye_name(AM_BYE_SELF), "self");
   CHECK(am_bye_name(AM_BYE__COUNT) == NULL);
   CHECK(am_bye_name(UINT64_MAX) == NULL);
-  static const char *const types[] = {"hello", "ping", "pong", "goodbye", "error", "announce"};
+  static const char *const types[] = {"hello", "ping",  "pong", "goodbye", "error",
+                                      "announce", "offer", "want", "sent",    "sync"};
+  CHECK_INT(sizeof types / sizeof *types, AM_MSG__KNOWN);
   for (uint64_t t = 0; t < AM_MSG__KNOWN; t++) CHECK_STR(am_msg_type_name(t), types[t]);
   CHECK(am_msg_type_name(AM_MSG__KNOWN) == NULL);
 }
@@ -1070,6 +1120,7 @@ int main(void) {
   RUN(test_ping_pong_round_trip);
   RUN(test_goodbye_error_round_trip);
   RUN(test_announce_round_trip);
+  RUN(test_replication_messages);
   RUN(test_unknown_types);
   RUN(test_names);
   RUN(test_hand_built_baseline);
