@@ -336,6 +336,7 @@ static void take_round_output(am_conn *c, bool round_end) {
   size_t nw = rec->wants.len / AM_SID_BYTES;
   for (size_t i = 0; i < nw; i++) fetch_push(c, (uint8_t *)rec->wants.data + i * AM_SID_BYTES);
   rec->offers.len = rec->wants.len = 0;
+  if (nw) send_wants(c);
   r->round_offers += no;
   r->round_wants += nw;
   if (!round_end) return;

@@ -16,6 +16,10 @@
  *   noread ADDR DIR KEY     a session, then pings without ever reading the
  *                           answers; expects the daemon to drop us
  *   bad-frame ADDR DIR KEY  a session, then a frame whose tag is wrong
+ *   relay ADDR DIR KEY FILE a session, then every envelope of FILE (as
+ *                           `amicale announcement export` writes them) in
+ *                           announce messages, as a peer relaying them
+ *                           would; then a ping: "relayed N" once answered
  *
  * ADDR is IPv4 "a.b.c.d:port". Exit 0 when the daemon behaved as expected,
  * 1 otherwise (with a line saying what happened). */
@@ -34,6 +38,7 @@
 
 #include "crypto/channel.h"
 #include "crypto/handshake.h"
+#include "proto/announce.h"
 #include "proto/session.h"
 #include "store/datadir.h"
 #include "tests/tools/client.h"
@@ -103,6 +108,53 @@ static void seal_pings(am_tclient *c, am_buf *batch, uint64_t from) {
   }
 }
 
+static int relay(const char *addr, const char *dir, const char *key, const char *file) {
+  FILE *f = fopen(file, "rb");
+  if (!f) {
+    printf("cannot open %s\n", file);
+    return 1;
+  }
+  static uint8_t data[1 << 20];
+  size_t len = fread(data, 1, sizeof data, f);
+  fclose(f);
+  am_tclient s;
+  int rc = open_session(&s, addr, dir, key);
+  if (rc) {
+    printf("%s: %s\n", rc < 0 ? "failure" : "refused", s.refusal);
+    am_tc_close(&s);
+    return 1;
+  }
+  size_t off = 0, n = 0, used;
+  int reason;
+  while (off < len && am_ann_frame(data + off, len - off, &used, &reason) == 0) {
+    am_msg m = {.type = AM_MSG_ANNOUNCE, .envelope = data + off, .envelope_len = used};
+    if (am_tc_send(&s, &m)) break;
+    off += used;
+    n++;
+  }
+  am_msg ping = {.type = AM_MSG_PING, .token = 77};
+  am_tc_send(&s, &ping);
+  long long deadline = am_tc_now_ms() + 15000;
+  am_msg m;
+  rc = 1;
+  while (am_tc_recv(&s, &m, deadline) == 0) {
+    if (m.type == AM_MSG_PONG && m.token == 77) {
+      printf("relayed %zu\n", n);
+      rc = 0;
+      break;
+    }
+    if (m.type == AM_MSG_GOODBYE) {
+      printf("goodbye %s\n", am_bye_name(m.code) ? am_bye_name(m.code) : "?");
+      break;
+    }
+  }
+  if (rc) printf("no answer after relaying %zu\n", n);
+  am_msg bye = {.type = AM_MSG_GOODBYE, .code = AM_BYE_SHUTDOWN};
+  am_tc_send(&s, &bye);
+  am_tc_close(&s);
+  return rc;
+}
+
 int main(int argc, char **argv) {
   if (argc < 3) {
     fprintf(stderr, "usage: amicale-probe MODE ADDR [...] (see the source)\n");
@@ -127,6 +179,7 @@ int main(int argc, char **argv) {
     printf("flood: %d opened, %d closed by the daemon within 5 s\n", opened, closed);
     return closed > 0 ? 0 : 1;
   }
+  if (argc >= 6 && !strcmp(mode, "relay")) return relay(addr, argv[3], argv[4], argv[5]);
   if (argc >= 5 && (!strcmp(mode, "session") || !strcmp(mode, "noread") ||
                     !strcmp(mode, "bad-frame"))) {
     am_tclient s;
