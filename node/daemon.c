@@ -264,6 +264,9 @@ static int push_one(am_txn *t, const uint8_t *id, const uint8_t *env, size_t len
   (void)t;
   push_arg *pa = arg;
   am_msg m = {.type = AM_MSG_ANNOUNCE, .envelope = env, .envelope_len = len};
+  char hex[65];
+  am_ann_id_hex(id, hex);
+  am_debug("offering our announcement %.16s", hex);
   am_repl_offer_all(pa->d, id, NULL);
   for (am_conn *c = pa->d->conns; c; c = c->next) {
     if (c->repl || c->state != AM_CS_READY || !c->peer || !c->peer->has_hello ||

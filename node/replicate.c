@@ -550,7 +550,14 @@ void am_repl_flush(am_conn *c) {
       if (r->reason == AM_REJ_NONE) {
         am_idset_remove(&d->fetching, r->id);
         if (c->repl) mark_known(c->repl, r->id);
-        if (r->applied) am_repl_offer_all(d, r->id, c);
+        if (r->applied) {
+          char hex[65];
+          am_ann_id_hex(r->id, hex);
+          am_debug("stored announcement %.16s (%s) from %s", hex,
+                   r->kind < AM_K__COUNT ? am_ann_kinds[r->kind].name : "?",
+                   c->peer ? c->peer->key_text : c->remote_text);
+          am_repl_offer_all(d, r->id, c);
+        }
         continue;
       }
       d->count.ann_rejected++;
