@@ -616,8 +616,16 @@ static void on_message(am_conn *c, const uint8_t *p, size_t len) {
   default: {
     if (am_repl_message(c, &m)) return;
     am_msg e = {.type = AM_MSG_ERROR, .code = AM_MSGERR_UNKNOWN_MESSAGE};
-    snprintf(e.text, sizeof e.text, "message type %llu is unknown here",
-             (unsigned long long)m.type);
+    if (m.type < AM_MSG__KNOWN) {
+      /* A replication message from a peer whose hello did not say it
+       * replicates (15): we do not talk replication with it. */
+      e.code = AM_MSGERR_UNSUPPORTED;
+      snprintf(e.text, sizeof e.text, "%s needs the capability \"%s\" in your hello",
+               am_msg_type_name(m.type), AM_CAP_REPLICATE);
+    } else {
+      snprintf(e.text, sizeof e.text, "message type %llu is unknown here",
+               (unsigned long long)m.type);
+    }
     am_conn_send(c, &e);
     return;
   }
