@@ -7,7 +7,10 @@
  *  - a refusal is AM_EINVAL with a sentence;
  *  - what a decoder accepts is canonical: encoding it again gives exactly
  *    the input (one value, one encoding), and that encoding decodes again;
- *  - an accepted message of an unknown type (6 and above) is only a type:
+ *  - the ranges of an accepted sync are read entry by entry: each entry
+ *    stays inside the message and re-encodes to its own bytes, or the
+ *    reading stops with a refusal (section 15.3);
+ *  - an accepted message of an unknown type (10 and above) is only a type:
  *    the encoder refuses it (AM_EUSAGE), writing nothing;
  *  - an announce's envelope points into the input, at its end;
  *  - a message 2 payload's version and list agree with am_versions_pick's
@@ -20,6 +23,7 @@
 #include <string.h>
 
 #include "proto/session.h"
+#include "proto/sync.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -61,6 +65,32 @@ static void session(const uint8_t *p, size_t len) {
     ASSERT(m.envelope == p + len - m.envelope_len);
   }
   if (m.type == AM_MSG_HELLO) ASSERT(m.hello.kind <= 3 && m.hello.ncaps <= AM_HELLO_CAPS_MAX);
+  if (m.type == AM_MSG_OFFER || m.type == AM_MSG_WANT) {
+    ASSERT(m.nids >= 1 && m.nids * 16 == m.data_len);
+    ASSERT(m.data == p + len - m.data_len);
+  }
+  if (m.type == AM_MSG_SYNC) {
+    ASSERT(m.data == p + len - m.data_len);
+    size_t off = 0, prev = 0;
+    am_range r;
+    int got;
+    am_error rerr = {0};
+    while ((got = am_range_next(m.data, m.data_len, &off, &r, &rerr)) == 1) {
+      ASSERT(off > prev && off <= m.data_len);
+      am_buf one = {0};
+      if (r.mode == AM_RANGE_FPS) {
+        uint8_t fps[16][AM_FP_LEN];
+        memcpy(fps, r.fps, sizeof fps);
+        ASSERT(am_range_put_fps(&one, &r.prefix, fps) == 0);
+      } else {
+        ASSERT(am_range_put_ids(&one, &r.prefix, r.ids, r.n) == 0);
+      }
+      same(&one, m.data + prev, off - prev);
+      am_buf_free(&one);
+      prev = off;
+    }
+    if (got) refused(got, &rerr);
+  }
   ASSERT(am_msg_encode(&m, &re, &err) == 0);
   same(&re, p, len);
   am_msg again;

@@ -41,6 +41,7 @@
 #define AM_INVITE_TIMEOUT 20000 /* an `invite accept` answer, at most */
 #define AM_T_SYNC 60000  /* reconciliation with each peer, at least this often */
 #define AM_T_PRUNE 60000 /* expired events and jobs deleted */
+#define AM_T_SESSION 300000 /* a reconciliation session, at most */
 #define AM_FETCHING_MAX (1u << 20) /* ids being fetched, all peers together */
 #define AM_REFUSED_MAX 65536       /* refused ids remembered (then forgotten) */
 

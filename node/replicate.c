@@ -38,6 +38,7 @@ struct am_repl {
   bool session;             /* a reconciliation session is under way */
   bool partial;             /* ... and will end unsettled */
   bool again;               /* start another one once the fetch is done */
+  int quick;                /* sessions started at once in a row */
   size_t round_in;          /* bytes of ranges received in this round */
   uint64_t started;         /* loop ms */
   uint64_t next_sync;       /* loop ms: the next periodic session */
@@ -54,6 +55,8 @@ struct am_repl {
   am_buf push;              /* new announcements to offer */
   uint8_t known[256][AM_SID_BYTES]; /* recently seen on this link */
 };
+
+static void begin_again(am_conn *c);
 
 /* ---- helpers ---- */
 
@@ -239,7 +242,7 @@ static void on_sent(am_conn *c, const am_msg *m) {
   free(b.sids);
   if (m->missing) r->again = true;
   send_wants(c);
-  if (!r->nasked && !r->fetch_len && r->again && !r->session && c->initiator) am_repl_begin(c);
+  if (!r->nasked && !r->fetch_len && r->again && !r->session && c->initiator) begin_again(c);
   update_state(c);
 }
 
@@ -373,18 +376,29 @@ static int rec_txn(am_txn *t, void *arg) {
   return am_rec_answer(t, &r->rec, a->m->data, a->m->data_len, err);
 }
 
+/* Another session at once (the last one was unsettled, or wants came back
+ * short); a few in a row at most, then the periodic one takes over, so
+ * a difference that cannot be settled does not keep the link busy. */
+#define AM_QUICK_MAX 8
+static void begin_again(am_conn *c) {
+  am_repl *r = c->repl;
+  if (r->quick >= AM_QUICK_MAX) return;
+  r->quick++;
+  am_repl_begin(c);
+}
+
 static void session_end(am_conn *c) {
   am_repl *r = c->repl;
   am_daemon *d = c->d;
   r->session = false;
   if (r->partial) r->again = true;
-  else if (!r->nasked && !r->fetch_len) r->again = false;
+  else if (!r->nasked && !r->fetch_len) r->again = false, r->quick = 0;
   r->next_sync = am_now_ms(d) + AM_T(d, AM_T_SYNC);
   if (c->peer) c->peer->last_sync = am_wall();
   am_debug("%s: reconciliation with %s ended%s after %llu ms", c->remote_text,
            c->peer ? c->peer->key_text : "?", r->partial ? " (unsettled: another follows)" : "",
            (unsigned long long)(am_now_ms(d) - r->started));
-  if (!r->nasked && !r->fetch_len && r->again && c->initiator) am_repl_begin(c);
+  if (!r->nasked && !r->fetch_len && r->again && c->initiator) begin_again(c);
 }
 
 void am_repl_begin(am_conn *c) {
@@ -488,8 +502,26 @@ bool am_repl_message(am_conn *c, const am_msg *m) {
 
 void am_repl_tick(am_conn *c, uint64_t now) {
   am_repl *r = c->repl;
-  if (!r || !c->initiator || r->session || r->nasked || r->fetch_len) return;
-  if (now >= r->next_sync) am_repl_begin(c);
+  if (!r) return;
+  /* A peer that keeps the connection alive but never answers a round
+   * would stop reconciliation for good: the session is dropped (the next
+   * one starts afresh; a start resets the other side). */
+  if (r->session && now - r->started > AM_T(c->d, AM_T_SESSION)) {
+    am_warn("%s: %s did not finish a reconciliation in %d s: given up", c->remote_text,
+            c->peer ? c->peer->key_text : "?", AM_T_SESSION / 1000);
+    am_rec_clear(&r->rec);
+    r->session = false;
+    r->round_in = 0;
+    r->again = true;
+    r->next_sync = now + AM_T(c->d, AM_T_SYNC);
+    update_state(c);
+    return;
+  }
+  if (!c->initiator || r->session || r->nasked || r->fetch_len) return;
+  if (now >= r->next_sync) {
+    r->quick = 0;
+    am_repl_begin(c);
+  }
 }
 
 /* ---- incoming announcements, a read at a time ---- */
