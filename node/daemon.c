@@ -195,6 +195,7 @@ int am_daemon_adopt(am_daemon *d, am_rpeer *p, am_error *err) {
 }
 
 void am_daemon_reload(am_daemon *d) {
+  am_idset_clear(&d->refused); /* the trust list may have changed */
   am_config conf;
   am_error err = {0};
   int rc = am_config_read(d->node.dir, &conf, &err);
@@ -293,6 +294,13 @@ static int push_txn(am_txn *t, void *arg) {
 }
 
 int am_daemon_notify(am_daemon *d) {
+  /* The store changed, perhaps the trust list: announcements refused as
+   * from an unknown origin may be welcome now. Reconciliation finds them
+   * again (at once with the peers whose sessions we run). */
+  if (d->refused.n) {
+    am_idset_clear(&d->refused);
+    am_repl_resync(d);
+  }
   push_arg pa = {d, 0, 0};
   am_error err = {0};
   int rc = am_store_read(d->node.store, push_txn, &pa, &err);

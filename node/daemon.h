@@ -266,6 +266,7 @@ bool am_repl_message(am_conn *c, const am_msg *m); /* false: not ours */
 void am_repl_pump(am_conn *c);   /* room in the write queue */
 void am_repl_tick(am_conn *c, uint64_t now);
 void am_repl_begin(am_conn *c);  /* a reconciliation session */
+void am_repl_resync(am_daemon *d); /* sessions due now with every peer */
 /* An announcement read from c: kept until am_repl_flush stores the
  * read's batch in one transaction. */
 int am_repl_take(am_conn *c, const uint8_t *env, size_t len);

@@ -500,6 +500,12 @@ bool am_repl_message(am_conn *c, const am_msg *m) {
   return false;
 }
 
+void am_repl_resync(am_daemon *d) {
+  uint64_t now = am_now_ms(d);
+  for (am_conn *c = d->conns; c; c = c->next)
+    if (c->repl) c->repl->next_sync = now;
+}
+
 void am_repl_tick(am_conn *c, uint64_t now) {
   am_repl *r = c->repl;
   if (!r) return;

@@ -39,6 +39,13 @@ same_ids() {
 # Occurrences of TEXT in a node's database, read with LMDB's own mdb_dump.
 in_store() { mdb_dump -a -p "$T/$1/store" 2>/dev/null | grep -c -- "$2"; }
 not_in_store() { [ "$(in_store "$1" "$2")" = 0 ]; }
+# When nodes disagree: what each holds, and what their logs say.
+show_sets() {
+  for n in "$@"; do
+    echo "  -- $n holds:"; cli announcement list --dir "$T/$n" | sed 's/^/     /'
+    grep -h "warn\|error" "$T/$n.log" | tail -5 | sed 's/^/     log: /'
+  done
+}
 sync_of() { cli status --dir "$T/$1" --json | jq -r --arg k "$2" '.peers[] | select(.key == $k) | .sync'; }
 in_sync() { [ "$(sync_of "$1" "$2")" = "in sync" ]; }
 
@@ -84,7 +91,7 @@ expect_eq "erasure: the name is in no record of B's store" 0 "$(in_store B Quint
 expect_eq "erasure: the name is in no record of C's store" 0 "$(in_store C Quintalbert)"
 
 # ---- partition and heal ---------------------------------------------------------
-wait_for "A, B, C converged before the partition" 30 same_ids A B C
+wait_for "A, B, C converged before the partition" 30 same_ids A B C || show_sets A B C
 daemon_stop B
 expect_eq "B stopped cleanly" 0 "$RC"
 expect_status 0 cli event add --dir "$T/A" --title "Gala Paris" --start 2030-06-01T20:00 --city Paris
@@ -94,7 +101,7 @@ expect_true "during the partition C lacks A's gala" no_event C "Gala Paris"
 daemon_start B --listen "$ADDR_B" # its address, as a real node's (the others dial it)
 wait_for "B reconnected to A" 30 peer_connected "$T/B" "$KEY_A"
 wait_for "B reconnected to C" 30 peer_connected "$T/B" "$KEY_C"
-wait_for "heal: A, B and C hold the same announcements" 30 same_ids A B C
+wait_for "heal: A, B and C hold the same announcements" 30 same_ids A B C || show_sets A B C
 expect_true "heal: C has A's gala" has_event C "Gala Paris"
 expect_true "heal: A has C's job" bash -c "'$AMICALE_BIN' job list --dir '$T/A' | grep -q 'Stage data'"
 wait_for "B reports A in sync" 30 in_sync B "$KEY_A"
@@ -123,12 +130,29 @@ cli peer add --dir "$T/C" "$ADDR_D" "$KEY_D" --name D >/dev/null
 cli trust add --dir "$T/A" "$KEY_D" --name D >/dev/null
 cli trust add --dir "$T/B" "$KEY_D" --name D >/dev/null
 wait_for "D connected to C" 20 peer_connected "$T/D" "$KEY_C"
-wait_for "late joiner: D holds exactly what the others hold" 30 same_ids A B C D
+wait_for "late joiner: D holds exactly what the others hold" 30 same_ids A B C D ||
+  show_sets A B C D
 expect_true "D has the gala" has_event D "Gala Paris"
 expect_eq "D never received retracted content" 0 "$(in_store D 'Vieux-Lyon')"
 expect_eq "D never received the erased member" 0 "$(in_store D Quintalbert)"
 expect_status 0 cli announcement list --dir "$T/D" --kind retraction --json
 expect_true "D holds the retractions (so an old copy can never come back)" jq -e 'length >= 2' "$OUT"
+
+# ---- an origin trusted later ------------------------------------------------------------
+node_init E school
+daemon_start E
+cli peer add --dir "$T/E" "$ADDR_C" "$KEY_C" --name C >/dev/null
+cli peer add --dir "$T/C" "$ADDR_E" "$KEY_E" --name E --no-trust >/dev/null # (C keeps the set of A, B, D)
+wait_for "E connected to C" 20 peer_connected "$T/E" "$KEY_C"
+untrusted_on() { cli status --dir "$T/$1" --json | jq .counters.announcements_untrusted; }
+wait_for "E refused A's and B's announcements (origins it does not trust)" 20 bash -c \
+  "[ \"\$('$AMICALE_BIN' status --dir '$T/E' --json | jq .counters.announcements_untrusted)\" -ge 1 ]"
+expect_true "E did not store A's gala" no_event E "Gala Paris"
+expect_eq "nor any of it in its store" 0 "$(in_store E 'Gala Paris')"
+cli trust add --dir "$T/E" "$KEY_A" --name A >/dev/null
+wait_for "trusted now: E fetched A's gala" 20 has_event E "Gala Paris"
+daemon_stop E
+expect_eq "E stopped cleanly" 0 "$RC"
 
 # ---- expiry everywhere ----------------------------------------------------------------
 now=$(date +%s)
@@ -138,7 +162,7 @@ for n in A B C D; do
   wait_for "expired: gone from $n" 30 no_event "$n" "Flash apéro"
   wait_for "expired: gone from $n's store" 30 not_in_store "$n" "Flash ap"
 done
-wait_for "after expiry the sets agree" 30 same_ids A B C D
+wait_for "after expiry the sets agree" 30 same_ids A B C D || show_sets A B C D
 
 # ---- a peer relaying forged and untrusted announcements ------------------------------
 node_init R association
