@@ -1,5 +1,5 @@
 #!/bin/sh
-# The five-minute tour (the README's first command runs it): creates a node
+# The single-node tour (the README walk-through points to it): creates a node
 # in a temporary directory, imports the sample alumni spreadsheet, runs
 # the searches an alumni manager makes every day, posts an event and a job
 # offer, and has a second node (a corporate alumni group) receive them and

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The README's first command ends by running cli/quickstart.sh: it must
+# The README walk-through points to cli/quickstart.sh (the single-node tour): it must
 # work from a clean state and show what it promises (a node, the imported
 # sample, searches, an event and a job received by a second node).
 . "$(dirname "$0")/lib.sh"
