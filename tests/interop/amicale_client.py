@@ -1,10 +1,11 @@
 #!/usr/bin/python3
 """An independent Amicale transport client, written from docs/PROTOCOL.md
-(sections 2-7 and 14) alone, not from the C sources: its own Noise
+(sections 2-7, 14 and 15) alone, not from the C sources: its own Noise
 implementation (revision 34: CipherState, SymmetricState, HandshakeState with
 HMAC-BLAKE2b / HKDF, BLOCKLEN 128, HASHLEN 64), its own canonical msgpack
-encoder, its own announcement builder. It proves that the document is enough
-to talk to a running `amicaled`.
+encoder, its own announcement builder, its own replication (fingerprints,
+range entries, rounds, offers and wants). It proves that the document is
+enough to talk to a running `amicaled`.
 
 Needs Debian's python3-msgpack and python3-nacl: run it with /usr/bin/python3.
 
@@ -12,7 +13,20 @@ usage:
   amicale_client.py --self-test [VECTORS.json]
       checks the Noise implementation against the cacophony vectors
       (tests/vectors/noise/ by default): every ciphertext and the handshake
-      hash, byte for byte.
+      hash, byte for byte; then replication without a network (section 15):
+      the fingerprint example of 15.2, entry round trips and sizes, the
+      refusals of 15.3, describing (32 listed, 33 split), the session of
+      15.7 and whole sessions between two in-memory sets. Prints
+      "noise self-test: ..." and "replication self-test: N checks, M failed".
+
+  amicale_client.py gen --key-file FILE --out DIR [--deep 40] [--spread 60]
+                    [--prefix abc]
+      writes the announcements of the replication test, events signed by
+      FILE: --deep of them with ids starting with the hex digits --prefix
+      (so one range holds more than 32 ids at several depths), --spread
+      others; DIR/all.ann, DIR/server.ann (all but deep #2, #3 and spread
+      #1), DIR/client.ann (all but deep #0, #1 and spread #0). Prints
+      "gen id=ID deep|spread both|server-lacks|client-lacks" lines.
 
   amicale_client.py --vectors [session.json]
       replays the transport vectors (tests/vectors/transport/session.json by
@@ -36,6 +50,34 @@ usage:
         plain    handshake, hello both ways, goodbye;
         linger   handshake, hello both ways, then wait (answering pings) for
                  the responder's goodbye, e.g. shutdown when it stops.
+      Replication (section 15; the hello lists announce and replicate):
+        replicate  --hold FILE (announcements the client holds; a new event,
+                 --title/--object, is added) --server-ids FILE (the
+                 responder's ids, one a line, e.g. from `amicale announcement
+                 list --json`). Three connections: (1) an empty set (IDS of
+                 the root with no id, then an FPS of 16 empty fingerprints):
+                 everything offered, fetched, verified; (2) the set: a session
+                 with rounds cut one entry per message; it must learn exactly
+                 the ids it lacks, fetch them (want, announce, sent), and be
+                 asked exactly for those the responder lacks; a second session
+                 at once must get one empty sync; a want of an unknown id must
+                 get sent missing=1; (3) a fresh connection: empty answer.
+                 Prints "ok: ..." per check, "responder wanted id=...",
+                 "fetched id=...", "replicate: N checks failed".
+        malformed  one fresh connection per malformed sync entry or
+                 replication message (--case NAME,... or all; --pace seconds
+                 between connections): each must get goodbye protocol-error.
+        no-replicate  hello without replicate, then a sync: error
+                 unsupported expected, the connection goes on.
+        serve    listens (port written to --port-file) for the node
+                 --server-key to connect to it as to a peer; as the responder,
+                 answers the session the initiator starts and checks its first
+                 round against --server-ids, the ids learned and wanted, no
+                 new session for --quiet seconds, and that a sync with start
+                 from the responder gets goodbye protocol-error.
+        watch    no session; waits --linger seconds for offers, wants and
+                 fetches them; --expect-offers N; --announce first pushes a new
+                 event with announce (it must not be offered back).
 
 Exit status: 0 scenario done as expected; 1 failure (message on stderr);
 3 the responder's identity is not KEY (aborted after message 2, message 3
@@ -46,10 +88,13 @@ Lines on stdout describe what happened (`handshake ok`, `hello from ...`,
 """
 import argparse
 import base64
+import bisect
+import collections
 import hashlib
 import hmac
 import json
 import os
+import random
 import socket
 import struct
 import sys
@@ -494,6 +539,22 @@ def unpack_canonical(data):
     return v
 
 
+def unpack_session(data):
+    """Exactly one session message in canonical form (14.5): the shortest
+    forms, including the 32-bit ones above 65535; ValueError otherwise."""
+    try:
+        v = msgpack.unpackb(data, raw=False, use_list=True, strict_map_key=True)
+    except Exception as e:
+        raise ValueError("not one msgpack value: %s" % e)
+    try:
+        again = pack_session(v)
+    except (TypeError, ValueError) as e:
+        raise ValueError("type not allowed: %s" % e)
+    if again != data:
+        raise ValueError("not canonical: %s" % data[:64].hex())
+    return v
+
+
 # ---------------------------------------------------------------------------
 # Keys (section 2) and the identity binding (14.3)
 # ---------------------------------------------------------------------------
@@ -656,9 +717,53 @@ class Connection:
         log("handshake ok")
         return version
 
+    def respond(self, sk, expected_identity, versions=(1,)):
+        """The responder's side of the handshake (14.2, 14.3): admits only
+        expected_identity. Returns the version."""
+        hs = HandshakeState(PROTOCOL_NAME, False, PROLOGUE, s=KeyPair.generate())
+        n = struct.unpack(">H", self.read_exact(2))[0]
+        if not 34 <= n <= 41:
+            raise NoiseError("message 1: length %d outside 34..41" % n)
+        payload, _ = hs.read_message(self.read_exact(n))
+        try:
+            theirs = unpack_canonical(payload)
+        except ValueError as e:
+            raise NoiseError("message 1 payload: %s" % e)
+        if not check_versions(theirs):
+            raise NoiseError("message 1 payload: not a version list: %r" % (theirs,))
+        common = [v for v in versions if v in theirs]
+        version = max(common) if common else 0
+        p2 = pack([version, bytes(sk.verify_key), binding_sign(sk, hs.s.public), list(versions)])
+        m2, _ = hs.write_message(p2)
+        assert 200 <= len(m2) <= 207
+        self.sock.sendall(struct.pack(">H", len(m2)) + m2)
+        n = struct.unpack(">H", self.read_exact(2))[0]
+        if n not in (166, 207):
+            raise NoiseError("message 3: length %d (166 or 207)" % n)
+        payload, split = hs.read_message(self.read_exact(n))
+        try:
+            p = unpack_canonical(payload)
+        except ValueError as e:
+            raise NoiseError("message 3 payload: %s" % e)
+        if not (isinstance(p, list) and len(p) == 3 and isinstance(p[0], bytes) and len(p[0]) == 32
+                and isinstance(p[1], bytes) and len(p[1]) == 64):
+            raise NoiseError("message 3 payload: not [identity, binding, invitation]: %r" % (p,))
+        if not binding_verify(p[0], hs.rs, p[1]):
+            raise NoiseError("message 3: the binding does not verify")
+        log("message 3: identity %s, version %d, their versions %r, binding ok"
+            % (b64url_nopad(p[0]), version, theirs))
+        if p[0] != expected_identity:
+            raise WrongIdentity("message 3: identity %s is not the expected %s"
+                                % (b64url_nopad(p[0]), b64url_nopad(expected_identity)))
+        # 14.3: the responder sends with the second cipher, receives with the first
+        self.recv_cs, self.send_cs = split
+        self.handshake_hash = hs.h
+        log("handshake ok (responder)")
+        return version
+
     # -- frames and messages (14.4, 14.5)
     def send(self, msg):
-        data = pack(msg)
+        data = pack_session(msg)
         pieces = [data[i:i + 65518] for i in range(0, len(data), 65518)] or [b""]
         out = b""
         for i, piece in enumerate(pieces):
@@ -683,7 +788,7 @@ class Connection:
                 raise NoiseError("message longer than %d bytes" % limit)
             if not flags & 1:
                 break
-        msg = unpack_canonical(data)
+        msg = unpack_session(data)
         if not (isinstance(msg, list) and msg and isinstance(msg[0], int)):
             raise ValueError("not a session message: %r" % (msg,))
         return msg
@@ -839,6 +944,1310 @@ def run_connect(a):
 
 
 # ---------------------------------------------------------------------------
+# Replication (section 15): ids, ranges, fingerprints, entries, sessions
+# ---------------------------------------------------------------------------
+
+T_OFFER, T_WANT, T_SENT, T_SYNC = 6, 7, 8, 9
+SYNC_START, SYNC_MORE, SYNC_PARTIAL = 1, 2, 4  # 15.4 flags
+MODE_FPS, MODE_IDS = 0, 1                      # 15.3 modes
+SHORT_LEN = 16                                 # 15.1: a short id
+ZERO_FP = bytes(16)                            # 15.2: the empty set's fingerprint
+DESCRIBE_MAX = 32                              # 15.4: listed rather than split
+IDS_MAX = 4096                                 # 15.3: short ids in one IDS entry
+RANGES_MAX = 1048560                           # 15.4: ranges bytes in one sync
+OFFER_MAX = 32768                              # 15.5
+WANT_MAX = 4096                                # 15.5
+WANTS_UNANSWERED_MAX = 4                       # 15.5
+SENT_MISSING_MAX = 4096                        # 15.5
+
+
+class SyncError(ValueError):
+    """A receiving check of 15.3 / 15.4 failed: goodbye protocol-error."""
+
+
+def fingerprint(ids):
+    """15.2: 16 zero bytes for the empty set, otherwise
+    BLAKE2b(digest length 16)(sum of the ids as 256-bit little-endian
+    integers mod 2^256, 32 bytes little-endian ‖ count, 8 bytes little-endian)."""
+    ids = list(ids)
+    if not ids:
+        return ZERO_FP
+    total = 0
+    for i in ids:
+        if len(i) != 32:
+            raise ValueError("an id is 32 bytes")
+        total += int.from_bytes(i, "little")
+    data = (total % 2**256).to_bytes(32, "little") + struct.pack("<Q", len(ids))
+    return hashlib.blake2b(data, digest_size=16).digest()
+
+
+def prefix_bytes(depth, pval):
+    """15.3: the first ceil(depth/2) bytes of the range's ids (pval: the
+    first `depth` nibbles as an integer); an odd depth leaves the low four
+    bits of the last byte 0."""
+    v = pval << 4 if depth % 2 else pval
+    return v.to_bytes((depth + 1) // 2, "big")
+
+
+def nibbles_hex(depth, pval):
+    return ("%0*x" % (depth, pval)) if depth else "(root)"
+
+
+def short_under(short, depth, pval):
+    """Is the short id (16 bytes) in the range (depth, pval)?"""
+    return int.from_bytes(short[:SHORT_LEN], "big") >> (128 - 4 * depth) == pval
+
+
+def encode_fps(depth, pval, fps):
+    if not 0 <= depth <= 31:
+        raise ValueError("FPS depth %d (0..31)" % depth)
+    if len(fps) != 16 or any(len(f) != 16 for f in fps):
+        raise ValueError("FPS: 16 fingerprints of 16 bytes")
+    return bytes([MODE_FPS, depth]) + prefix_bytes(depth, pval) + b"".join(fps)
+
+
+def encode_ids(depth, pval, shorts):
+    if not 0 <= depth <= 32:
+        raise ValueError("IDS depth %d (0..32)" % depth)
+    if len(shorts) > IDS_MAX:
+        raise ValueError("IDS: %d short ids (at most %d)" % (len(shorts), IDS_MAX))
+    for k, s in enumerate(shorts):
+        if len(s) != SHORT_LEN or not short_under(s, depth, pval) or (k and shorts[k - 1] >= s):
+            raise ValueError("IDS: short ids must be 16 bytes, under the prefix, increasing")
+    return (bytes([MODE_IDS, depth]) + prefix_bytes(depth, pval) + struct.pack(">H", len(shorts))
+            + b"".join(shorts))
+
+
+def encode_entry(e):
+    mode, depth, pval, body = e
+    return encode_fps(depth, pval, body) if mode == MODE_FPS else encode_ids(depth, pval, body)
+
+
+def entry_size(e):
+    """15.3: 2 + ceil(d/2) + 256 (FPS), 4 + ceil(d/2) + 16 n (IDS)."""
+    mode, depth, _, body = e
+    p = (depth + 1) // 2
+    return 2 + p + 256 if mode == MODE_FPS else 4 + p + 16 * len(body)
+
+
+def decode_entries(data):
+    """The entries of a sync's `ranges`, with every receiving check of 15.3;
+    SyncError names the first that fails. Entries are tuples
+    (mode, depth, pval, body): body is 16 fingerprints (FPS) or the list of
+    short ids (IDS)."""
+    entries = []
+    pos = 0
+    n_all = len(data)
+    while pos < n_all:
+        at = pos
+        if n_all - pos < 2:
+            raise SyncError("entry at byte %d: cut short (no room for mode and depth)" % at)
+        mode, depth = data[pos], data[pos + 1]
+        pos += 2
+        if mode not in (MODE_FPS, MODE_IDS):
+            raise SyncError("entry at byte %d: mode %d (only 0 FPS, 1 IDS)" % (at, mode))
+        top = 31 if mode == MODE_FPS else 32
+        if depth > top:
+            raise SyncError("entry at byte %d: %s depth %d (0..%d)"
+                            % (at, ("FPS", "IDS")[mode], depth, top))
+        plen = (depth + 1) // 2
+        if n_all - pos < plen:
+            raise SyncError("entry at byte %d: cut short in the prefix" % at)
+        pval = int.from_bytes(data[pos:pos + plen], "big")
+        pos += plen
+        if depth % 2:
+            if pval & 0xF:
+                raise SyncError("entry at byte %d: bits set past depth %d" % (at, depth))
+            pval >>= 4
+        if mode == MODE_FPS:
+            if n_all - pos < 256:
+                raise SyncError("entry at byte %d: FPS cut short (%d of 256 bytes)"
+                                % (at, n_all - pos))
+            body = [bytes(data[pos + 16 * k:pos + 16 * k + 16]) for k in range(16)]
+            pos += 256
+        else:
+            if n_all - pos < 2:
+                raise SyncError("entry at byte %d: IDS cut short (no count)" % at)
+            n = struct.unpack(">H", data[pos:pos + 2])[0]
+            pos += 2
+            if n > IDS_MAX:
+                raise SyncError("entry at byte %d: IDS of %d short ids (at most %d)"
+                                % (at, n, IDS_MAX))
+            if n_all - pos < 16 * n:
+                raise SyncError("entry at byte %d: IDS cut short (%d ids declared, %d bytes left)"
+                                % (at, n, n_all - pos))
+            body = [bytes(data[pos + 16 * k:pos + 16 * k + 16]) for k in range(n)]
+            pos += 16 * n
+            for k, s in enumerate(body):
+                if k and body[k - 1] == s:
+                    raise SyncError("entry at byte %d: IDS lists %s twice" % (at, s.hex()))
+                if k and body[k - 1] > s:
+                    raise SyncError("entry at byte %d: IDS out of order at %d" % (at, k))
+                if not short_under(s, depth, pval):
+                    raise SyncError("entry at byte %d: %s is outside the range %s"
+                                    % (at, s.hex(), nibbles_hex(depth, pval)))
+        entries.append((mode, depth, pval, body))
+    return entries
+
+
+class IdSet:
+    """A node's set (15.1): full ids (32 bytes) -> envelope (or None when
+    only the id is known, in the self-test), kept sorted for range queries."""
+
+    def __init__(self, ids=()):
+        self.env = {}
+        self.keys = []  # sorted, ids read as big-endian integers
+        for i in ids:
+            self.add(i)
+
+    def add(self, id_, env=None):
+        if id_ in self.env:
+            return False
+        self.env[id_] = env
+        bisect.insort(self.keys, int.from_bytes(id_, "big"))
+        return True
+
+    def __len__(self):
+        return len(self.keys)
+
+    def __contains__(self, id_):
+        return id_ in self.env
+
+    def range_ids(self, depth, pval):
+        shift = 256 - 4 * depth
+        lo = bisect.bisect_left(self.keys, pval << shift)
+        hi = bisect.bisect_left(self.keys, (pval + 1) << shift)
+        return [k.to_bytes(32, "big") for k in self.keys[lo:hi]]
+
+    def fp(self, depth, pval):
+        return fingerprint(self.range_ids(depth, pval))
+
+    def shorts(self, depth=0, pval=0):
+        """The distinct short ids of the range, in increasing order."""
+        out = []
+        for i in self.range_ids(depth, pval):
+            s = i[:SHORT_LEN]
+            if not out or out[-1] != s:
+                out.append(s)
+        return out
+
+    def by_short(self, short):
+        return self.range_ids(32, int.from_bytes(short, "big"))
+
+    def holds_short(self, short):
+        return bool(self.by_short(short))
+
+
+def describe(st, depth, pval):
+    """15.4 'describing' range (depth, pval): an IDS entry when the node holds
+    at most 32 ids in it (or depth is 32), else an FPS of its 16 children."""
+    ids = st.range_ids(depth, pval)
+    if len(ids) <= DESCRIBE_MAX or depth == 32:
+        return (MODE_IDS, depth, pval, st.shorts(depth, pval))
+    return (MODE_FPS, depth, pval, [st.fp(depth + 1, pval * 16 + n) for n in range(16)])
+
+
+def answer_entry(st, entry):
+    """15.4 'answering' one entry: (entries for the answer round, short ids
+    to offer, short ids to want)."""
+    mode, depth, pval, body = entry
+    out, offers, wants = [], [], []
+    if mode == MODE_FPS:
+        for n in range(16):
+            child = pval * 16 + n
+            if st.fp(depth + 1, child) == body[n]:
+                continue  # settled
+            if body[n] == ZERO_FP:
+                offers += st.shorts(depth + 1, child)  # the sender holds nothing there
+            else:
+                out.append(describe(st, depth + 1, child))
+    else:
+        mine = st.shorts(depth, pval)
+        listed = set(body)
+        offers = [s for s in mine if s not in listed]
+        held = set(mine)
+        wants = [s for s in body if s not in held]
+    return out, offers, wants
+
+
+def round_messages(entries, start=False, split=False, partial=False):
+    """The sync messages of one round: whole entries, at most RANGES_MAX bytes
+    of ranges each (split: one entry per message); `start` on the first,
+    `more` on all but the last, `partial` on the last. An empty round is one
+    sync with empty ranges."""
+    blobs = [encode_entry(e) for e in entries]
+    groups, cur = [], b""
+    for b in blobs:
+        if cur and (split or len(cur) + len(b) > RANGES_MAX):
+            groups.append(cur)
+            cur = b""
+        cur += b
+    groups.append(cur)
+    msgs = []
+    for k, g in enumerate(groups):
+        flags = 0
+        if start and k == 0:
+            flags |= SYNC_START
+        if k < len(groups) - 1:
+            flags |= SYNC_MORE
+        elif partial:
+            flags |= SYNC_PARTIAL
+        msgs.append([T_SYNC, flags, g])
+    return msgs
+
+
+def simulate_session(a, b, via_bytes=True):
+    """Both sides of a session in memory (a the initiator). Returns
+    (rounds, what a learns, what b learns, entry stats): a learns b's offers
+    and its own wants."""
+    learn = {"a": set(), "b": set()}
+    stats = collections.Counter()
+    rnd = [describe(a, 0, 0)]
+    sender, receiver = "a", "b"
+    sets = {"a": a, "b": b}
+    rounds = 1
+    while True:
+        if via_bytes:
+            msgs = round_messages(rnd, start=(rounds == 1))
+            got = []
+            for m in msgs:
+                back = unpack_session(pack_session(m))
+                got += decode_entries(back[2])
+            assert got == rnd, "entries do not survive encoding"
+        if not rnd:
+            break  # a round with no entry ends the session
+        answer = []
+        for e in rnd:
+            stats[("FPS", "IDS")[e[0]] + str(e[1])] += 1
+            out, offers, wants = answer_entry(sets[receiver], e)
+            answer += out
+            learn[sender].update(offers)
+            learn[receiver].update(wants)
+        rnd = answer
+        sender, receiver = receiver, sender
+        rounds += 1
+        if rounds > 100:
+            raise AssertionError("session does not end")
+    return rounds, learn["a"], learn["b"], stats
+
+
+# -- announcements as the replication scenario needs them ---------------------
+
+
+def parse_envelope(env):
+    """Sections 4 and 6, enough for a client: [signed part, signature];
+    returns (id, signed part decoded); ValueError when it does not verify."""
+    try:
+        outer = msgpack.unpackb(env, raw=False, use_list=True)
+    except Exception as e:
+        raise ValueError("envelope: not msgpack (%s)" % e)
+    if not (isinstance(outer, list) and len(outer) == 2 and isinstance(outer[0], bytes)
+            and isinstance(outer[1], bytes) and len(outer[1]) == 64):
+        raise ValueError("envelope: not [bin signed part, bin(64) signature]")
+    signed, sig = outer
+    if pack([signed, sig]) != env:
+        raise ValueError("envelope: not canonical")
+    sp = unpack_canonical(signed)
+    if not (isinstance(sp, list) and len(sp) == 8 and sp[0] == 1 and isinstance(sp[2], bytes)
+            and len(sp[2]) == 32):
+        raise ValueError("signed part: not [1, kind, origin, ...]")
+    try:
+        VerifyKey(sp[2]).verify(ANN_CONTEXT + signed, sig)
+    except (BadSignatureError, ValueError):
+        raise ValueError("bad signature")
+    return hashlib.blake2b(signed, digest_size=32).digest(), sp
+
+
+def read_stream(path):
+    """Section 4.1: a file of concatenated envelopes."""
+    with open(path, "rb") as f:
+        data = f.read()
+    out, pos = [], 0
+    while pos < len(data):
+        if data[pos] != 0x92 or pos + 2 > len(data):
+            raise ValueError("%s: not an envelope at byte %d" % (path, pos))
+        hb = data[pos + 1]
+        if hb == 0xC4:
+            n, h = data[pos + 2], 3
+        elif hb == 0xC5:
+            n, h = struct.unpack(">H", data[pos + 2:pos + 4])[0], 4
+        elif hb == 0xC6:
+            n, h = struct.unpack(">I", data[pos + 2:pos + 6])[0], 6
+        else:
+            raise ValueError("%s: not an envelope at byte %d" % (path, pos))
+        end = pos + h + n + 66
+        if end > len(data):
+            raise ValueError("%s: envelope at byte %d cut short" % (path, pos))
+        out.append(data[pos:end])
+        pos = end
+    return out
+
+
+def gen_events(sk, deep, spread, prefix, now):
+    """deep + spread events signed by sk, objects 1000.., versions from
+    10^13 (one version per try, so all distinct); the first `deep` have ids
+    starting with the hex digits `prefix` (ground by trying versions: the
+    id covers the signed part only), so that one range holds more than 32
+    ids at several depths. Returns [(id, envelope)]."""
+    origin = bytes(sk.verify_key)
+    starts = now + 7 * 86400
+    expires = starts + 86400
+    version = 10**13
+    out = []
+    for k in range(deep + spread):
+        body = ["Replication test %d" % k, None, starts, None, "Europe/Paris", None, "Lyon",
+                None, None, None, None, "en", ["interop", "replication"], None, 0]
+        head = b"\x98\x01\x02" + pack(origin) + pack(1000 + k)
+        tail = pack(now) + pack(expires) + pack(body)
+        while True:
+            version += 1
+            signed = head + pack(version) + tail
+            id_ = hashlib.blake2b(signed, digest_size=32).digest()
+            if k >= deep or id_.hex().startswith(prefix):
+                break
+        assert signed == pack([1, 2, origin, 1000 + k, version, now, expires, body])
+        sig = sk.sign(ANN_CONTEXT + signed).signature
+        out.append((id_, pack([signed, sig])))
+    return out
+
+
+class ReplicationFailure(Exception):
+    """The daemon did something section 15 does not allow (or not what the
+    scenario expects)."""
+
+
+class Replicator:
+    """The initiator's side of section 15 over a Connection whose hellos
+    have been exchanged (both listed `replicate`). Every message from the
+    responder goes through handle(); problems are collected in
+    self.problems (and end the scenario with status 1)."""
+
+    def __init__(self, conn, st, tag="", initiator=True):
+        self.c = conn
+        self.st = st
+        self.tag = tag
+        self.initiator = initiator
+        self.peer_role = "responder" if initiator else "initiator"
+        self.first_round = []       # the entries of the other side's first round
+        self.split = False
+        self.problems = []
+        self.in_session = False
+        self.their_turn = False
+        self.round_entries = 0      # entries in the responder's round so far
+        self.answer = []            # our answer to the round being received
+        self.partial = False
+        self.sessions = 0
+        self.rounds = 0             # rounds of the current session, both sides
+        self.session_syncs = []     # (flags, entries) of each sync received this session
+        self.want_queue = []        # short ids to ask for
+        self.asked = set()
+        self.outstanding = collections.deque()  # [asked ids, index of the last answered]
+        self.learned = []           # short ids we learned of (offers and IDS), in order
+        self.redundant_offers = []  # offered short ids we held
+        self.offers_received = []   # every offered short id
+        self.wanted_by_peer = []    # short ids the responder asked for
+        self.fetched = {}           # id -> envelope, announcements received
+        self.missing = 0            # sum of the responder's `sent` missing counts
+        self.our_offers = []
+        self.rx = collections.Counter()      # entries received: "FPS1", "IDS4", ...
+        self.tx = collections.Counter()      # entries sent
+        self.activity = 0
+        self.pongs = {}
+        self.errors = []
+
+    def problem(self, what):
+        self.problems.append(what)
+        print("PROBLEM%s: %s" % (self.tag, what), file=sys.stderr, flush=True)
+
+    # -- sending
+    def send_round(self, entries, start=False, split=False):
+        for e in entries:
+            self.tx[("FPS", "IDS")[e[0]] + str(e[1])] += 1
+        msgs = round_messages(entries, start=start, split=split)
+        for m in msgs:
+            self.c.send(m)
+        self.rounds += 1
+        self.their_turn = True
+        self.round_entries = 0
+        self.answer = []
+        return msgs
+
+    def start_session(self, split=False, entries=None):
+        if not self.initiator:
+            raise ReplicationFailure("the responder never starts a session (15.4)")
+        if self.in_session:
+            raise ReplicationFailure("a session is already open")
+        self.in_session = True
+        self.sessions += 1
+        self.rounds = 0
+        self.partial = False
+        self.session_syncs = []
+        if entries is None:
+            entries = [describe(self.st, 0, 0)]
+        self.split = split
+        return self.send_round(entries, start=True, split=split)
+
+    def send_offers(self, shorts):
+        for k in range(0, len(shorts), OFFER_MAX):
+            self.c.send([T_OFFER, b"".join(shorts[k:k + OFFER_MAX])])
+        self.our_offers += shorts
+
+    def queue_wants(self, shorts):
+        for s in shorts:
+            if s in self.asked or self.st.holds_short(s):
+                continue
+            self.asked.add(s)
+            self.learned.append(s)
+            self.want_queue.append(s)
+        self.pump()
+
+    def pump(self):
+        while self.want_queue and len(self.outstanding) < WANTS_UNANSWERED_MAX:
+            batch, self.want_queue = self.want_queue[:WANT_MAX], self.want_queue[WANT_MAX:]
+            self.c.send([T_WANT, b"".join(batch)])
+            self.outstanding.append([batch, -1, 0])  # ids, last index answered, received
+
+    # -- receiving
+    def step(self):
+        m = self.c.recv()
+        self.handle(m)
+        return m
+
+    def handle(self, m):
+        bad = validate_session_message(m)
+        if bad:
+            raise ReplicationFailure("invalid message from the %s: %s: %r" % (self.peer_role,
+                                     bad, m if len(repr(m)) < 300 else m[:2]))
+        t = m[0]
+        if t == T_GOODBYE:
+            log("goodbye reason=%d (%s) text=%r" % (m[1], goodbye_name(m[1]), m[2]))
+            raise Refused(m[1], m[2])
+        if t == T_PING:
+            self.c.send([T_PONG, m[1]])
+            return
+        if t == T_PONG:
+            self.pongs[m[1]] = True
+            return
+        self.activity += 1
+        if t == T_ERROR:
+            self.errors.append(m)
+            self.problem("error code=%d text=%r" % (m[1], m[2]))
+        elif t == T_HELLO:
+            self.problem("a second hello")
+        elif t == T_ANNOUNCE:
+            self.on_announce(m[1])
+        elif t == T_OFFER:
+            self.on_offer(m[1])
+        elif t == T_WANT:
+            self.on_want(m[1])
+        elif t == T_SENT:
+            self.on_sent(m[1])
+        elif t == T_SYNC:
+            self.on_sync(m[1], m[2])
+        else:
+            self.problem("message of unknown type %d" % t)
+
+    def on_offer(self, ids):
+        shorts = [ids[k:k + 16] for k in range(0, len(ids), 16)]
+        self.offers_received += shorts
+        for s in shorts:
+            if self.st.holds_short(s):
+                self.redundant_offers.append(s)
+        self.queue_wants(shorts)
+
+    def on_want(self, ids):
+        shorts = [ids[k:k + 16] for k in range(0, len(ids), 16)]
+        self.wanted_by_peer += shorts
+        missing = 0
+        for s in shorts:
+            full = self.st.by_short(s)
+            if full and self.st.env.get(full[0]):
+                self.c.send([T_ANNOUNCE, self.st.env[full[0]]])
+            else:
+                missing += 1
+        self.c.send([T_SENT, missing])
+
+    def on_announce(self, env):
+        try:
+            id_, sp = parse_envelope(env)
+        except ValueError as e:
+            self.problem("announce: %s" % e)
+            return
+        s = id_[:SHORT_LEN]
+        if not self.outstanding:
+            self.problem("announce %s with no want unanswered" % id_.hex())
+        else:
+            w = self.outstanding[0]
+            if s not in w[0]:
+                self.problem("announce %s not asked in the oldest unanswered want" % id_.hex())
+            else:
+                k = w[0].index(s)
+                if k <= w[1]:
+                    self.problem("announce %s out of the order asked" % id_.hex())
+                w[1] = k
+                w[2] += 1
+        if id_ in self.fetched:
+            self.problem("announce %s received twice" % id_.hex())
+        self.fetched[id_] = env
+        self.st.add(id_, env)
+
+    def on_sent(self, missing):
+        if not self.outstanding:
+            self.problem("sent with no want unanswered")
+            return
+        ids, _, got = self.outstanding.popleft()
+        if missing != len(ids) - got:
+            self.problem("sent missing=%d, but %d of %d asked did not come"
+                         % (missing, len(ids) - got, len(ids)))
+        self.missing += missing
+        self.pump()
+
+    def on_sync(self, flags, ranges):
+        if self.initiator:
+            if flags & SYNC_START:
+                self.problem("sync with start from the responder (15.4: protocol error)")
+        elif flags & SYNC_START:
+            if self.in_session:
+                self.problem("sync with start inside a session (round %d)" % self.rounds)
+                return
+            # the initiator opens a session: its first round
+            self.in_session = True
+            self.sessions += 1
+            self.rounds = 0
+            self.partial = False
+            self.session_syncs = []
+            self.first_round = []
+            self.their_turn = True
+            self.round_entries = 0
+            self.answer = []
+        if not self.in_session:
+            self.problem("sync outside a session (flags %d, %d bytes)" % (flags, len(ranges)))
+            return
+        if not self.their_turn:
+            self.problem("sync while it is our turn")
+            return
+        try:
+            entries = decode_entries(ranges)
+        except SyncError as e:
+            raise ReplicationFailure("the %s's sync: %s" % (self.peer_role, e))
+        self.session_syncs.append((flags, len(entries)))
+        if self.rounds == 0:
+            self.first_round += entries
+        if flags & SYNC_PARTIAL:
+            if flags & SYNC_MORE:
+                self.problem("partial on a message that is not its round's last")
+            self.partial = True
+        offers = []
+        for e in entries:
+            self.rx[("FPS", "IDS")[e[0]] + str(e[1])] += 1
+            out, off, wants = answer_entry(self.st, e)
+            self.answer += out
+            offers += off
+            self.queue_wants(wants)
+        if offers:
+            self.send_offers(offers)
+        self.round_entries += len(entries)
+        if flags & SYNC_MORE:
+            return
+        # the other side's round is complete
+        self.rounds += 1
+        self.their_turn = False
+        if self.round_entries == 0:
+            self.in_session = False  # an empty round ends the session
+            return
+        answer = self.answer
+        self.send_round(answer, split=self.split)
+        if not answer:
+            self.their_turn = False
+            self.in_session = False
+
+    # -- waiting
+    def run_until(self, done, what, limit=60.0):
+        deadline = time.time() + limit
+        while not done():
+            if time.time() > deadline:
+                raise ReplicationFailure("timed out waiting for %s" % what)
+            self.step()
+
+    def finish_session(self):
+        self.run_until(lambda: not self.in_session, "the end of the session")
+
+    def quiesce(self, limit=60.0):
+        """Until our wants are answered and a ping comes back with nothing
+        else received since it was sent (messages are handled in order, so
+        the responder has then handled everything we sent)."""
+        deadline = time.time() + limit
+        while True:
+            self.run_until(lambda: not self.outstanding and not self.want_queue,
+                           "the answers to our wants", max(1.0, deadline - time.time()))
+            before = self.activity
+            token = int.from_bytes(os.urandom(8), "big")
+            self.c.send([T_PING, token])
+            self.run_until(lambda: token in self.pongs, "pong %d" % token,
+                           max(1.0, deadline - time.time()))
+            if self.activity == before and not self.outstanding and not self.want_queue:
+                return
+            if time.time() > deadline:
+                raise ReplicationFailure("the connection does not settle down")
+
+
+def open_session(a, sk, expected, caps=("announce", "replicate")):
+    """TCP connect, handshake, hello both ways; the responder must list
+    `replicate`. Returns the Connection."""
+    sock = socket.create_connection((a.host, a.port), timeout=a.timeout)
+    sock.settimeout(a.timeout)
+    c = Connection(sock)
+    try:
+        c.handshake(sk, expected)
+        c.send([T_HELLO, a.name, 0, "amicale-interop-py/1", list(caps), int(time.time()), None])
+        hello = c.next_message()
+        check_hello(hello, a.expect_name)
+        c.hello_received = True
+        if "replicate" in caps and "replicate" not in hello[4]:
+            raise ReplicationFailure("the responder's hello does not list 'replicate'")
+        return c
+    except BaseException:
+        sock.close()
+        raise
+
+
+def close_session(c, text="interop client done"):
+    c.send([T_GOODBYE, 0, text])
+    try:
+        c.sock.shutdown(socket.SHUT_WR)
+        while True:
+            m = c.recv()
+            if m[0] == T_GOODBYE:
+                break
+    except (EOFError, OSError, ValueError, NoiseError):
+        pass
+    c.sock.close()
+
+
+def _hexs(shorts):
+    return sorted(s.hex() for s in shorts)
+
+
+def run_replicate(a, sk, expected):
+    """Scenario replicate (section 15), as the initiator; see the usage."""
+    failures = []
+
+    def check(cond, what):
+        if cond:
+            log("ok: " + what)
+        else:
+            failures.append(what)
+            print("FAIL: " + what, file=sys.stderr, flush=True)
+        return cond
+
+    # what the client holds: --hold (a file of announcements) and a new event
+    held = IdSet()
+    for env in read_stream(a.hold) if a.hold else []:
+        id_, _ = parse_envelope(env)
+        held.add(id_, env)
+    now = int(time.time())
+    env_e, id_e = event_envelope(sk, a.object, a.version or int(time.time() * 1000), a.title, now)
+    held.add(bytes.fromhex(id_e), env_e)
+    log("announced id=%s (held by the client, not yet by the responder)" % id_e)
+    initial = set(held.env)
+    with open(a.server_ids) as f:
+        server = set(bytes.fromhex(line.strip()) for line in f if line.strip())
+    log("client holds %d ids, the responder %d (by --server-ids), %d in common"
+        % (len(initial), len(server), len(initial & server)))
+    short_server = set(i[:16] for i in server)
+    lack = server - initial           # what the client must learn and fetch
+    extra = initial - server          # what the responder must want
+
+    # -- 1. an empty set: the root as an IDS of no id; the responder offers
+    # all it holds and answers with an empty round; everything is fetched
+    c = open_session(a, sk, expected)
+    r0 = Replicator(c, IdSet(), " (empty set)")
+    r0.start_session(entries=[(MODE_IDS, 0, 0, [])])
+    r0.finish_session()
+    r0.quiesce()
+    check(r0.session_syncs == [(0, 0)],
+          "empty set: the responder answers IDS(root, no id) with one empty sync, flags 0 "
+          "(got %r)" % r0.session_syncs)
+    check(sorted(r0.offers_received) == sorted(short_server),
+          "empty set: the responder offers each of its %d ids once (offered %d, %d distinct)"
+          % (len(short_server), len(r0.offers_received), len(set(r0.offers_received))))
+    check(set(r0.fetched) == server,
+          "empty set: fetched the %d announcements, signatures verified, ids = the responder's list"
+          " (fetched %d; not listed: %s; listed, not fetched: %s)"
+          % (len(server), len(r0.fetched), [i.hex()[:12] for i in set(r0.fetched) - server],
+             [i.hex()[:12] for i in server - set(r0.fetched)]))
+    check(not r0.wanted_by_peer, "empty set: the responder wants nothing")
+    check(not r0.problems, "empty set: no protocol problem")
+    # the same as an FPS of the root whose 16 fingerprints are the empty
+    # set's: the responder offers every id it holds in each child
+    r0b = Replicator(c, IdSet(), " (zero FPS)")
+    r0b.start_session(entries=[(MODE_FPS, 0, 0, [ZERO_FP] * 16)])
+    r0b.finish_session()
+    r0b.quiesce()
+    check(r0b.session_syncs == [(0, 0)] and sorted(r0b.offers_received) == sorted(short_server)
+          and set(r0b.fetched) == server and not r0b.wanted_by_peer and not r0b.problems,
+          "zero FPS of the root: all %d ids offered once and fetched, empty round (offered %d, "
+          "syncs %r)" % (len(short_server), len(r0b.offers_received), r0b.session_syncs))
+    close_session(c)
+    log("empty-set session: offered %d, fetched %d" % (len(r0.offers_received), len(r0.fetched)))
+
+    # -- 2. the real set: a session with rounds sent one entry per message
+    c = open_session(a, sk, expected)
+    r = Replicator(c, held, " (session 1)")
+    r.start_session(split=True)
+    r.finish_session()
+    r.quiesce()
+    log("session 1: %d rounds; entries sent %s; received %s"
+        % (r.rounds, dict(sorted(r.tx.items())), dict(sorted(r.rx.items()))))
+    fps_depths = sorted(int(k[3:]) for k in r.rx if k.startswith("FPS"))
+    ids_depths = sorted(int(k[3:]) for k in r.rx if k.startswith("IDS"))
+    log("session 1: responder FPS depths %s IDS depths %s"
+        % (" ".join(map(str, fps_depths)) or "-", " ".join(map(str, ids_depths)) or "-"))
+    check(sorted(r.learned) == sorted(i[:16] for i in lack),
+          "session 1: learned exactly the %d ids the responder holds and the client lacks "
+          "(learned %d: unexpected %s, not learned %s)"
+          % (len(lack), len(r.learned), _hexs(set(r.learned) - set(i[:16] for i in lack)),
+             _hexs(set(i[:16] for i in lack) - set(r.learned))))
+    check(not r.redundant_offers, "session 1: no offer of an id the client held (%s)"
+          % _hexs(r.redundant_offers))
+    check(set(r.fetched) == lack and r.missing == 0,
+          "session 1: fetched them all with want, signatures verified, sent missing=0 "
+          "(fetched %d, missing %d)" % (len(r.fetched), r.missing))
+    check(sorted(r.wanted_by_peer) == sorted(i[:16] for i in extra),
+          "session 1: the responder wanted exactly the %d ids it lacked (wanted %d: %s)"
+          % (len(extra), len(r.wanted_by_peer), _hexs(r.wanted_by_peer)))
+    check(not r.partial, "session 1: no partial round")
+    check(all(f & ~SYNC_MORE == 0 for f, _ in r.session_syncs[:-1])
+          and r.session_syncs and r.session_syncs[-1][0] == 0,
+          "session 1: the responder's flags: more within rounds, nothing else (%r)"
+          % r.session_syncs)
+    for i in sorted(extra):
+        log("responder wanted id=%s" % i.hex())
+    for i in sorted(lack):
+        log("fetched id=%s" % i.hex())
+
+    # -- 3. at once, a second session on the same connection: no difference
+    before = (len(r.learned), len(r.wanted_by_peer), len(r.offers_received), len(r.fetched))
+    r.tag = " (session 2)"
+    r.start_session()
+    r.finish_session()
+    r.quiesce()
+    check(r.session_syncs == [(0, 0)],
+          "session 2: the responder answers the root's %s with one empty sync (got %r)"
+          % ("FPS" if len(held) > DESCRIBE_MAX else "IDS", r.session_syncs))
+    check(before == (len(r.learned), len(r.wanted_by_peer), len(r.offers_received),
+                     len(r.fetched)),
+          "session 2: no offer, want or announce")
+    if r.session_syncs == [(0, 0)]:
+        log("session 2: empty answer, no difference")
+
+    # -- 4. a want of one id held on both sides and one nobody holds
+    common = sorted(initial & server)
+    unknown = os.urandom(16)
+    if common:
+        want = [common[0][:16], unknown]
+        r.outstanding.append([want, -1, 0])
+        had = len(r.fetched)
+        c.send([T_WANT, b"".join(want)])
+        r.run_until(lambda: not r.outstanding, "sent")
+        r.quiesce()
+        check(len(r.fetched) == had + 1 and r.missing == 1,
+              "want [held, unknown]: one announce, then sent missing=1")
+        if r.missing == 1:
+            log("want of an unknown id: sent missing=1")
+    check(not r.problems, "sessions 1 and 2: no protocol problem (%s)" % "; ".join(r.problems))
+    close_session(c)
+
+    # -- 5. a fresh connection: the sets agree
+    c = open_session(a, sk, expected)
+    r2 = Replicator(c, held, " (fresh connection)")
+    r2.start_session()
+    r2.finish_session()
+    r2.quiesce()
+    check(r2.session_syncs == [(0, 0)] and not r2.offers_received and not r2.wanted_by_peer
+          and not r2.problems,
+          "fresh connection: empty answer, nothing offered or wanted (syncs %r)"
+          % r2.session_syncs)
+    if r2.session_syncs == [(0, 0)]:
+        log("fresh session: empty answer")
+    close_session(c)
+    log("replicate: %d checks failed" % len(failures))
+    return 1 if failures else 0
+
+
+def run_serve(a, sk, expected):
+    """Scenario serve: the client listens, the responder of the other
+    scenarios (whose key is --server-key) connects to it as to a peer and,
+    as the initiator, runs the reconciliation session (15.4); the client
+    answers as the responder."""
+    held = IdSet()
+    for env in read_stream(a.hold) if a.hold else []:
+        id_, _ = parse_envelope(env)
+        held.add(id_, env)
+    now = int(time.time())
+    env_e, id_e = event_envelope(sk, a.object, a.version or int(time.time() * 1000), a.title, now)
+    held.add(bytes.fromhex(id_e), env_e)
+    log("announced id=%s (held by the client, not yet by the initiator)" % id_e)
+    initial = set(held.env)
+    with open(a.server_ids) as f:
+        server = set(bytes.fromhex(line.strip()) for line in f if line.strip())
+    lack, extra = server - initial, initial - server
+    log("client holds %d ids, the initiator %d, %d in common"
+        % (len(initial), len(server), len(initial & server)))
+    failures = []
+
+    def check(cond, what):
+        if cond:
+            log("ok: " + what)
+        else:
+            failures.append(what)
+            print("FAIL: " + what, file=sys.stderr, flush=True)
+
+    ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind((a.host, 0))
+    ls.listen(4)
+    port = ls.getsockname()[1]
+    if a.port_file:
+        with open(a.port_file + ".tmp", "w") as f:
+            f.write("%d\n" % port)
+        os.rename(a.port_file + ".tmp", a.port_file)
+    log("listening on %s:%d" % (a.host, port))
+    ls.settimeout(a.linger)
+    sock, addr = ls.accept()
+    ls.close()
+    sock.settimeout(a.timeout)
+    c = Connection(sock)
+    try:
+        c.respond(sk, expected)
+        c.send([T_HELLO, a.name, 0, "amicale-interop-py/1", ["announce", "replicate"],
+                int(time.time()), None])
+        hello = c.next_message()
+        check_hello(hello, a.expect_name)
+        c.hello_received = True
+        if "replicate" not in hello[4]:
+            raise ReplicationFailure("the initiator's hello does not list 'replicate'")
+        r = Replicator(c, held, " (responder)", initiator=False)
+        t0 = time.time()
+        r.run_until(lambda: r.sessions >= 1, "the initiator's session", 20.0)
+        log("session opened %.2f s after the hellos" % (time.time() - t0))
+        r.finish_session()
+        r.quiesce()
+        log("initiator's session: %d rounds; entries received %s; sent %s"
+            % (r.rounds, dict(sorted(r.rx.items())), dict(sorted(r.tx.items()))))
+        want_first = [describe(IdSet(server), 0, 0)]
+        check(r.session_syncs and r.session_syncs[0][0] & SYNC_START,
+              "the initiator's first sync has start (flags %r)" % (r.session_syncs[:1],))
+        check(r.first_round == want_first,
+              "the initiator's first round describes its whole set: %s of the root, as computed "
+              "here from its %d ids" % (("FPS", "IDS")[want_first[0][0]], len(server)))
+        if r.first_round != want_first and r.first_round and r.first_round[0][0] == MODE_FPS \
+                and want_first[0][0] == MODE_FPS:
+            for n in range(16):
+                if r.first_round[0][3][n] != want_first[0][3][n]:
+                    log("child %x: initiator %s, computed %s" % (n, r.first_round[0][3][n].hex(),
+                                                                 want_first[0][3][n].hex()))
+        check(sorted(r.learned) == sorted(i[:16] for i in lack),
+              "learned exactly the %d ids the initiator holds and the client lacks (learned %d)"
+              % (len(lack), len(r.learned)))
+        check(set(r.fetched) == lack and r.missing == 0,
+              "fetched them all, signatures verified (fetched %d, missing %d)"
+              % (len(r.fetched), r.missing))
+        check(sorted(r.wanted_by_peer) == sorted(i[:16] for i in extra),
+              "the initiator wanted exactly the %d ids it lacked (wanted %d)"
+              % (len(extra), len(r.wanted_by_peer)))
+        check(not r.redundant_offers and not r.partial, "no redundant offer, no partial round")
+        # 15.4 When: the next session, 60 s after this one (nothing is wanted)
+        sessions = r.sessions
+        deadline = time.time() + a.quiet
+        sock.settimeout(0.5)
+        while time.time() < deadline:
+            try:
+                r.step()
+            except socket.timeout:
+                continue
+        sock.settimeout(a.timeout)
+        check(r.sessions == sessions, "no other session within %.0f s" % a.quiet)
+        check(not r.problems, "no protocol problem (%s)" % "; ".join(r.problems))
+        for i in sorted(extra):
+            log("initiator wanted id=%s" % i.hex())
+        # 15.4: a sync with start from the node that accepted the connection
+        # is a protocol error
+        c.send([T_SYNC, SYNC_START, encode_ids(0, 0, [])])
+        got = None
+        try:
+            while True:
+                m = c.recv()
+                if m[0] == T_GOODBYE:
+                    got = m
+                    break
+                if m[0] == T_PING:
+                    c.send([T_PONG, m[1]])
+                    continue
+                got = m
+                break
+        except (EOFError, OSError) as e:
+            got = "closed: %s" % e
+        check(isinstance(got, list) and got[:2] == [T_GOODBYE, 3],
+              "a sync with start from the responder: goodbye protocol-error (got %r)" % (got,))
+    finally:
+        sock.close()
+    log("serve: %d checks failed" % len(failures))
+    return 1 if failures else 0
+
+
+def run_watch(a, sk, expected):
+    """Scenario watch: connect listing `replicate`, start no session, and
+    wait (--linger seconds) for offers (15.5): each offered id is wanted,
+    fetched and verified; done when --expect-offers announcements have
+    arrived (or, with 0, when --linger has passed). --announce first pushes
+    a new event signed by the client's key (an `announce`): the responder
+    must not offer it back on the same connection."""
+    c = open_session(a, sk, expected)
+    r = Replicator(c, IdSet(), " (watch)")
+    failures = []
+    own = None
+    if a.announce:
+        env, id_ = event_envelope(sk, a.object, a.version or int(time.time() * 1000), a.title,
+                                  int(time.time()))
+        own = bytes.fromhex(id_)
+        r.st.add(own, env)
+        c.send([T_ANNOUNCE, env])
+        log("announced id=%s" % id_)
+        r.quiesce()
+    log("watching")
+    deadline = time.time() + a.linger
+    c.sock.settimeout(0.5)
+    while time.time() < deadline:
+        if a.expect_offers and len(r.fetched) >= a.expect_offers and not r.outstanding:
+            break
+        try:
+            r.step()
+        except socket.timeout:
+            continue
+    c.sock.settimeout(a.timeout)
+    r.quiesce()
+    for id_, env in r.fetched.items():
+        _, sp = parse_envelope(env)
+        log("offered id=%s kind=%d origin=%s" % (id_.hex(), sp[1], b64url_nopad(sp[2])))
+    if len(r.fetched) != a.expect_offers or len(r.offers_received) != a.expect_offers:
+        failures.append("expected %d offers, got %d (fetched %d)"
+                        % (a.expect_offers, len(r.offers_received), len(r.fetched)))
+    if own is not None and own[:16] in r.offers_received:
+        failures.append("the responder offered back the event this connection announced")
+    if r.sessions or r.session_syncs:
+        failures.append("a sync arrived")
+    failures += r.problems
+    for f in failures:
+        print("FAIL: watch: %s" % f, file=sys.stderr)
+    close_session(c)
+    log("watch: %d offers, %d checks failed" % (len(r.offers_received), len(failures)))
+    return 1 if failures else 0
+
+
+def _ids_raw(depth, pval, shorts):
+    """An IDS entry without the encoder's checks (to break them)."""
+    return (bytes([MODE_IDS, depth]) + prefix_bytes(depth, pval) + struct.pack(">H", len(shorts))
+            + b"".join(shorts))
+
+
+def malformed_cases():
+    """(name, capabilities, messages to send, what the responder must do:
+    'goodbye' = goodbye protocol-error; ('error', code) = an error, the
+    connection goes on), types it may send before."""
+    s1 = bytes.fromhex("10" + "00" * 15)
+    s2 = bytes.fromhex("20" + "00" * 15)
+    empty_root = encode_ids(0, 0, [])
+    many = [k.to_bytes(16, "big") for k in range(4097)]
+    R = ("announce", "replicate")
+    return [
+        ("mode-2", R, [[T_SYNC, 1, bytes([2, 0])]], "goodbye", ()),
+        ("fps-depth-32", R, [[T_SYNC, 1, bytes([0, 32]) + bytes(16) + bytes(256)]], "goodbye", ()),
+        ("ids-depth-33", R, [[T_SYNC, 1, bytes([1, 33]) + bytes(17) + b"\0\0"]], "goodbye", ()),
+        ("bits-past-depth", R, [[T_SYNC, 1, bytes([1, 1, 0x1F, 0, 0])]], "goodbye", ()),
+        ("ids-out-of-order", R, [[T_SYNC, 1, _ids_raw(0, 0, [s2, s1])]], "goodbye", ()),
+        ("ids-duplicate", R, [[T_SYNC, 1, _ids_raw(0, 0, [s1, s1])]], "goodbye", ()),
+        ("ids-outside-range", R, [[T_SYNC, 1, _ids_raw(2, 0xAB, [bytes.fromhex("ac" + "00" * 15)])]],
+         "goodbye", ()),
+        ("ids-4097", R, [[T_SYNC, 1, _ids_raw(0, 0, many)]], "goodbye", ()),
+        ("fps-cut-short", R, [[T_SYNC, 1, bytes([0, 0]) + bytes(255)]], "goodbye", ()),
+        ("ids-cut-short", R, [[T_SYNC, 1, _ids_raw(0, 0, [s1, s2])[:-16]]], "goodbye", ()),
+        ("header-cut-short", R, [[T_SYNC, 1, b"\x01"]], "goodbye", ()),
+        ("flag-8", R, [[T_SYNC, 1 | 8, empty_root]], "goodbye", ()),
+        ("sync-without-start", R, [[T_SYNC, 0, empty_root]], "goodbye", ()),
+        # the entries of the first message are answered as they arrive (15.4):
+        # the responder may offer before it reads the second
+        ("start-mid-round", R, [[T_SYNC, 1 | 2, empty_root], [T_SYNC, 1, empty_root]], "goodbye",
+         (T_OFFER,)),
+        ("two-rounds-in-a-row", R, [[T_SYNC, 1, empty_root], [T_SYNC, 0, empty_root]], "goodbye",
+         (T_OFFER, T_SYNC)),
+        ("ranges-not-bin", R, [[T_SYNC, 1, "x"]], "goodbye", ()),
+        ("sent-without-want", R, [[T_SENT, 0]], "goodbye", ()),
+        ("offer-empty", R, [[T_OFFER, b""]], "goodbye", ()),
+        ("offer-17-bytes", R, [[T_OFFER, bytes(17)]], "goodbye", ()),
+        ("want-4097", R, [[T_WANT, b"".join(many)]], "goodbye", ()),
+    ]
+
+
+def run_malformed(a, sk, expected):
+    cases = malformed_cases()
+    if a.case and a.case != "all":
+        names = a.case.split(",")
+        cases = [k for k in cases if k[0] in names]
+        if len(cases) != len(names):
+            raise ValueError("unknown case in %r (known: %s)"
+                             % (a.case, ", ".join(k[0] for k in malformed_cases())))
+    ok = 0
+    for n, (name, caps, msgs, expect, allowed) in enumerate(cases):
+        if n:
+            time.sleep(a.pace)  # 14.8: new handshakes per address, 1 per second after a burst
+        c = open_session(a, sk, expected, caps)
+        for m in msgs:
+            c.send(m)
+        got = None
+        seen = []
+        try:
+            deadline = time.time() + a.timeout
+            while time.time() < deadline:
+                m = c.recv()
+                if m[0] == T_PING:
+                    c.send([T_PONG, m[1]])
+                    continue
+                if m[0] == T_GOODBYE:
+                    got = ("goodbye", m[1], m[2])
+                    break
+                if m[0] == T_ERROR and expect != "goodbye":
+                    got = ("error", m[1], m[2])
+                    break
+                seen.append(m[0])
+                if m[0] not in allowed:
+                    got = ("message", m[0], repr(m)[:120])
+                    break
+        except (EOFError, OSError) as e:
+            got = ("closed", None, str(e))
+        good = got is not None and got[0] == "goodbye" and got[1] == 3
+        if good:
+            ok += 1
+            log("malformed %s: goodbye reason=3 (protocol-error) text=%r" % (name, got[2]))
+        else:
+            print("FAIL: malformed %s: expected goodbye protocol-error, got %r (after %r)"
+                  % (name, got, seen), file=sys.stderr, flush=True)
+        c.sock.close()
+    log("malformed: %d cases, %d refused with goodbye protocol-error" % (len(cases), ok))
+    return 0 if ok == len(cases) else 1
+
+
+def run_probe_nocap(a, sk, expected):
+    """A client whose hello does not list `replicate` sends a sync: the
+    responder answers error unsupported (1) and the connection goes on
+    (14.5 says so of a node that did not list the capability itself; of a
+    sender that did not list it, it says only that it must not send)."""
+    c = open_session(a, sk, expected, ("announce",))
+    c.send([T_SYNC, 1, encode_ids(0, 0, [])])
+    token = int.from_bytes(os.urandom(8), "big")
+    c.send([T_PING, token])
+    seen = []
+    try:
+        while True:
+            m = c.recv()
+            if m[0] == T_PING:
+                c.send([T_PONG, m[1]])
+                continue
+            seen.append(m if m[0] != T_OFFER else [T_OFFER, "%d ids" % (len(m[1]) // 16)])
+            if m[0] == T_GOODBYE or m == [T_PONG, token]:
+                break
+    except (EOFError, OSError) as e:
+        seen.append("closed: %s" % e)
+    log("no-replicate: the responder sent %r" % (seen,))
+    if not seen or seen[-1] != [T_PONG, token]:
+        c.sock.close()
+        print("FAIL: no-replicate: the connection did not go on", file=sys.stderr)
+        return 1
+    close_session(c)
+    if len(seen) == 2 and seen[0][:2] == [T_ERROR, 1]:
+        log("no-replicate: error code=1 (unsupported), the connection goes on")
+        return 0
+    print("FAIL: no-replicate: expected one error unsupported, got %r" % (seen,), file=sys.stderr)
+    return 1
+
+
+def replication_self_test():
+    """Section 15 without a network: the fingerprint example of 15.2, entry
+    round trips and sizes, the refusals of 15.3, describing, and whole
+    sessions between two in-memory sets."""
+    checks = [0, 0]  # done, failed
+
+    def ok(cond, what):
+        checks[0] += 1
+        if not cond:
+            checks[1] += 1
+            print("FAIL replication: %s" % what, file=sys.stderr)
+
+    # 15.2: the empty set, and the example {01 00..00, ff 00..00}
+    ok(fingerprint([]) == bytes(16), "the empty set's fingerprint is 16 zero bytes")
+    a, b = b"\x01" + bytes(31), b"\xff" + bytes(31)
+    total = (int.from_bytes(a, "little") + int.from_bytes(b, "little")) % 2**256
+    ok(total.to_bytes(32, "little") == b"\x00\x01" + bytes(30), "15.2 example: sum 00 01 00 .. 00")
+    ok(struct.pack("<Q", 2) == bytes.fromhex("0200000000000000"), "15.2 example: count 02 00 .. 00")
+    fp = fingerprint([a, b])
+    ok(fp == hashlib.blake2b(b"\x00\x01" + bytes(30) + bytes.fromhex("0200000000000000"),
+                             digest_size=16).digest(), "15.2 example: BLAKE2b-128(sum ‖ count)")
+    ok(fp != hashlib.blake2b(b"\x00\x01" + bytes(30) + bytes.fromhex("0200000000000000"),
+                             digest_size=64).digest()[:16], "digest length 16 is not truncated 512")
+    ok(fingerprint([b, a]) == fp, "the fingerprint does not depend on order")
+    # mod 2^256: ff..ff + 01 00..00 wraps to 0, but the count is 2
+    wrap = fingerprint([b"\xff" * 32, b"\x01" + bytes(31)])
+    ok(wrap == hashlib.blake2b(bytes(32) + struct.pack("<Q", 2), digest_size=16).digest(),
+       "the sum is modulo 2^256")
+    log("15.2 example fingerprint: %s" % fp.hex())
+
+    # 15.1 / 15.3: prefixes and ranges
+    ok(prefix_bytes(0, 0) == b"", "depth 0: no prefix byte")
+    ok(prefix_bytes(1, 0xA) == b"\xa0", "depth 1: a0")
+    ok(prefix_bytes(3, 0xABC) == b"\xab\xc0", "depth 3: ab c0")
+    ok(prefix_bytes(4, 0xABCD) == b"\xab\xcd", "depth 4: ab cd")
+    st = IdSet([bytes.fromhex("abc1" + "00" * 30), bytes.fromhex("abd0" + "00" * 30),
+                bytes.fromhex("ab" + "00" * 31), bytes.fromhex("ff" * 32)])
+    ok(len(st.range_ids(0, 0)) == 4 and len(st.range_ids(2, 0xAB)) == 3
+       and len(st.range_ids(3, 0xABC)) == 1 and len(st.range_ids(1, 0xF)) == 1
+       and len(st.range_ids(32, int("ff" * 16, 16))) == 1, "ranges by nibble prefix")
+
+    # entries: round trips and sizes
+    rnd = random.Random(15)
+    samples = []
+    for depth in (0, 1, 2, 7, 30, 31):
+        pval = rnd.getrandbits(4 * depth) if depth else 0
+        samples.append((MODE_FPS, depth, pval, [rnd.randbytes(16) for _ in range(16)]))
+    for depth, n in ((0, 0), (0, 1), (0, 33), (1, 5), (5, 2), (31, 3), (32, 1), (32, 0), (0, 4096)):
+        pval = rnd.getrandbits(4 * depth) if depth else 0
+        shorts = sorted(set(((pval << (128 - 4 * depth)) | rnd.getrandbits(128 - 4 * depth))
+                            .to_bytes(16, "big") for _ in range(n)))
+        samples.append((MODE_IDS, depth, pval, shorts))
+    for e in samples:
+        blob = encode_entry(e)
+        ok(len(blob) == entry_size(e), "entry size %s depth %d" % (("FPS", "IDS")[e[0]], e[1]))
+        ok(decode_entries(blob) == [e], "round trip %s depth %d" % (("FPS", "IDS")[e[0]], e[1]))
+    allb = b"".join(encode_entry(e) for e in samples)
+    ok(decode_entries(allb) == samples, "round trip of concatenated entries")
+    ok(decode_entries(b"") == [], "empty ranges: no entry")
+    big = samples[-1]  # IDS of 4096: 4 + 65536 bytes, a bin32 in the sync
+    m = [T_SYNC, 0, encode_entry(big)]
+    wire = pack_session(m)
+    ok(wire[3] == 0xC6 and unpack_session(wire) == m and not validate_session_message(m),
+       "a sync of 65540 bytes of ranges is a canonical bin32")
+    msgs = round_messages(samples, start=True, split=True)
+    ok([x[1] for x in msgs] == [3] + [2] * (len(samples) - 2) + [0],
+       "round cut one entry per message: start+more, more.., then 0")
+    msgs = round_messages(samples, start=False)
+    ok(len(msgs) == 1 and msgs[0][1] == 0, "a small round is one sync")
+    ok(round_messages([]) == [[T_SYNC, 0, b""]], "an empty round is one sync with empty ranges")
+
+    # refusals of 15.3
+    s1, s2 = bytes.fromhex("10" + "00" * 15), bytes.fromhex("20" + "00" * 15)
+    bad = {
+        "mode 2": bytes([2, 0]),
+        "mode 255": bytes([255, 0]) + bytes(256),
+        "FPS depth 32": bytes([0, 32]) + bytes(16) + bytes(256),
+        "IDS depth 33": bytes([1, 33]) + bytes(17) + b"\0\0",
+        "bits past an odd depth": bytes([1, 1, 0x1F, 0, 0]),
+        "bits past depth 31 (FPS)": bytes([0, 31]) + bytes(15) + b"\x01" + bytes(256),
+        "IDS out of order": _ids_raw(0, 0, [s2, s1]),
+        "IDS duplicate": _ids_raw(0, 0, [s1, s1]),
+        "IDS short id outside the range": _ids_raw(2, 0xAB, [bytes.fromhex("ac" + "00" * 15)]),
+        "IDS outside an odd range": _ids_raw(1, 0x1, [s2]),
+        "IDS of 4097": _ids_raw(0, 0, [k.to_bytes(16, "big") for k in range(4097)]),
+        "header cut short": b"\x00",
+        "prefix cut short": bytes([1, 4, 0xAB]),
+        "FPS cut short": bytes([0, 0]) + bytes(255),
+        "IDS count cut short": bytes([1, 0, 0]),
+        "IDS ids cut short": _ids_raw(0, 0, [s1, s2])[:-1],
+        "good entry then garbage": encode_ids(0, 0, []) + b"\x01",
+    }
+    for what, blob in bad.items():
+        try:
+            decode_entries(blob)
+            ok(False, "refuses %s" % what)
+        except SyncError:
+            ok(True, "")
+    for what, fn in (("FPS depth 32", lambda: encode_fps(32, 0, [bytes(16)] * 16)),
+                     ("IDS unsorted", lambda: encode_ids(0, 0, [s2, s1])),
+                     ("IDS outside", lambda: encode_ids(1, 2, [s1]))):
+        try:
+            fn()
+            ok(False, "the encoder refuses %s" % what)
+        except ValueError:
+            ok(True, "")
+    # sync, offer, want, sent as messages (14.5)
+    for m, good in (([T_SYNC, 7, b""], True), ([T_SYNC, 8, b""], False), ([T_SYNC, 0, "x"], False),
+                    ([T_SYNC, 0], False), ([T_SYNC, 0, bytes(RANGES_MAX + 1)], False),
+                    ([T_OFFER, bytes(16)], True), ([T_OFFER, b""], False),
+                    ([T_OFFER, bytes(17)], False), ([T_WANT, bytes(16 * 4096)], True),
+                    ([T_WANT, bytes(16 * 4097)], False), ([T_SENT, 4096], True),
+                    ([T_SENT, 4097], False), ([T_SENT, "0"], False)):
+        ok(bool(validate_session_message(m)) != good, "validate %r" % (m[:2],))
+
+    # describing: 32 ids listed, 33 split
+    ids32 = [bytes([0x50 | (k % 16)]) + rnd.randbytes(31) for k in range(32)]
+    s32 = IdSet(ids32)
+    ok(describe(s32, 0, 0)[0] == MODE_IDS and len(describe(s32, 0, 0)[3]) == 32,
+       "32 ids: described as an IDS")
+    s32.add(b"\x00" + rnd.randbytes(31))
+    d = describe(s32, 0, 0)
+    ok(d[0] == MODE_FPS and d[3][0] == s32.fp(1, 0) and d[3][1] == ZERO_FP,
+       "33 ids: described as an FPS of the children")
+    ok(describe(IdSet(), 0, 0) == (MODE_IDS, 0, 0, []), "the empty set: IDS of no id")
+
+    # 15.7: I {a, b, c}, R {a, b, d}
+    ia, ib, ic, idd = (bytes([k]) + rnd.randbytes(31) for k in (0x11, 0x22, 0x33, 0x44))
+    I, R = IdSet([ia, ib, ic]), IdSet([ia, ib, idd])
+    first = describe(I, 0, 0)
+    ok(first == (MODE_IDS, 0, 0, sorted(x[:16] for x in (ia, ib, ic))), "15.7: I sends IDS(root)")
+    out, offers, wants = answer_entry(R, first)
+    ok(out == [] and offers == [idd[:16]] and wants == [ic[:16]],
+       "15.7: R offers d, wants c, its round is empty")
+
+    # whole sessions between two in-memory sets
+    def session_case(name, common, only_a, only_b, expect_rounds=None):
+        A, B = IdSet(common + only_a), IdSet(common + only_b)
+        rounds, la, lb, stats = simulate_session(A, B)
+        ok(la == set(x[:16] for x in only_b), "%s: A learns exactly B's extra ids" % name)
+        ok(lb == set(x[:16] for x in only_a), "%s: B learns exactly A's extra ids" % name)
+        if expect_rounds is not None:
+            ok(rounds == expect_rounds, "%s: %d rounds (expected %d)" % (name, rounds,
+                                                                        expect_rounds))
+        return rounds, stats
+
+    def rid(prefix=""):
+        return bytes.fromhex(prefix + rnd.randbytes(32 - len(prefix) // 2).hex()) \
+            if len(prefix) % 2 == 0 else bytes.fromhex(prefix + "%x" % rnd.getrandbits(4)
+                                                        + rnd.randbytes(31 - len(prefix) // 2).hex())
+
+    session_case("both empty", [], [], [], 2)
+    session_case("A empty, B 100", [], [], [rid() for _ in range(100)], 2)
+    session_case("A 100, B empty", [], [rid() for _ in range(100)], [], 3)
+    session_case("equal, 10", [rid() for _ in range(10)], [], [], 2)
+    session_case("equal, 1000", [rid() for _ in range(1000)], [], [], 2)
+    session_case("one difference in 3000", [rid() for _ in range(3000)], [rid()], [])
+    r, stats = session_case("deep range (abc*), differences both ways",
+                            [rid("abc") for _ in range(60)] + [rid() for _ in range(100)],
+                            [rid("abc"), rid("abc"), rid()], [rid("abc"), rid()])
+    ok(stats.get("FPS1") and stats.get("FPS2") and stats.get("FPS3"),
+       "deep range: FPS entries at depths 1, 2 and 3 (%r)" % dict(stats))
+    session_case("many differences", [rid() for _ in range(500)], [rid() for _ in range(300)],
+                 [rid() for _ in range(200)])
+    # depth 32: more than 32 ids under one short id
+    same = rnd.randbytes(16)
+    twins = [same + rnd.randbytes(16) for _ in range(34)]
+    A, B = IdSet(twins), IdSet(twins[:30])
+    rounds, la, lb, _ = simulate_session(A, B)
+    ok(la == set() and lb == set(), "ids sharing one short id: nothing learned by short id "
+                                     "(they are one short id), session ends (%d rounds)" % rounds)
+
+    log("replication self-test: %d checks, %d failed" % (checks[0], checks[1]))
+    return checks[1] == 0
+
+
+# ---------------------------------------------------------------------------
 # Transport test vectors (tests/vectors/transport/session.json)
 # ---------------------------------------------------------------------------
 #
@@ -945,8 +2354,9 @@ def check_versions(v):
 
 
 def validate_session_message(m):
-    """14.5: the elements of a known type, or '' when it is valid; unknown
-    types (6 and above) only need to be an array starting with a uint."""
+    """14.5 and 15: the elements of a known type, or '' when it is valid;
+    unknown types (10 and above) only need to be an array starting with a
+    uint."""
     if not (isinstance(m, list) and m and _is_uint(m[0])):
         return "not an array starting with an unsigned type"
     t = m[0]
@@ -976,6 +2386,18 @@ def validate_session_message(m):
     elif t == T_ANNOUNCE:
         if len(m) != 2 or not isinstance(m[1], bytes) or len(m[1]) > 65536:
             return "announce: not [5, bin of at most 65536 bytes]"
+    elif t in (T_OFFER, T_WANT):  # 15.5
+        top = OFFER_MAX if t == T_OFFER else WANT_MAX
+        if (len(m) != 2 or not isinstance(m[1], bytes) or len(m[1]) % SHORT_LEN
+                or not 1 <= len(m[1]) // SHORT_LEN <= top):
+            return "%s: not [%d, bin of 1 to %d short ids]" % (("offer", "want")[t - T_OFFER], t, top)
+    elif t == T_SENT:  # 15.5
+        if len(m) != 2 or not _is_uint(m[1]) or m[1] > SENT_MISSING_MAX:
+            return "sent: not [8, 0..4096]"
+    elif t == T_SYNC:  # 15.4
+        if (len(m) != 3 or not _is_uint(m[1]) or m[1] & ~(SYNC_START | SYNC_MORE | SYNC_PARTIAL)
+                or not isinstance(m[2], bytes) or len(m[2]) > RANGES_MAX):
+            return "sync: not [9, flags (1|2|4), bin of 0 to %d bytes]" % RANGES_MAX
     return ""
 
 
@@ -1200,7 +2622,8 @@ def run_vector_case(r, case):
                 again = pack_session(m)
             except (TypeError, ValueError) as e:
                 r.fail("unknown type %d: %s" % (t, e))
-            r.eq("shortest-form encoding of the unknown type %d" % t, again, data)
+            r.eq("shortest-form encoding of the %stype %d" % ("" if t <= T_SYNC else "unknown ", t),
+                 again, data)
         # receiving rules: first a hello (or goodbye), answers in order
         if frm not in hello_from:
             r.true("the first message from the %s is a hello or a goodbye" % frm,
@@ -1214,7 +2637,7 @@ def run_vector_case(r, case):
                    m[:len(expect)] == expect, repr(m if len(back) < 200 else m[:2]))
         if t == T_PING:
             owed[to].append([T_PONG, m[1]])
-        elif t > T_ANNOUNCE:
+        elif t > T_SYNC:
             owed[to].append([T_ERROR, 0])  # unknown-message
     r.where = where
     r.true("no answer left owed", not owed["initiator"] and not owed["responder"], repr(owed))
@@ -1257,7 +2680,8 @@ def main():
     if len(sys.argv) >= 2 and sys.argv[1] == "--self-test":
         path = sys.argv[2] if len(sys.argv) > 2 else os.path.join(
             here, "..", "vectors", "noise", "cacophony-25519-ChaChaPoly-BLAKE2b.json")
-        return self_test(path)
+        rc = self_test(path)
+        return 0 if replication_self_test() and rc == 0 else 1
     if len(sys.argv) >= 2 and sys.argv[1] == "--vectors":
         path = sys.argv[2] if len(sys.argv) > 2 else os.path.join(
             here, "..", "vectors", "transport", "session.json")
@@ -1266,10 +2690,12 @@ def main():
     sub = p.add_subparsers(dest="cmd", required=True)
     c = sub.add_parser("connect")
     c.add_argument("--host", default="127.0.0.1")
-    c.add_argument("--port", type=int, required=True)
+    c.add_argument("--port", type=int, default=0, help="the responder's port (not for serve)")
     c.add_argument("--key-file", required=True)
     c.add_argument("--server-key", required=True)
-    c.add_argument("--scenario", choices=["full", "refused", "plain", "linger"], default="full")
+    c.add_argument("--scenario", choices=["full", "refused", "plain", "linger", "replicate",
+                                          "malformed", "no-replicate", "serve", "watch"],
+                   default="full")
     c.add_argument("--expect-reason", type=int)
     c.add_argument("--expect-name")
     c.add_argument("--name", default="Python Interop")
@@ -1279,12 +2705,73 @@ def main():
     c.add_argument("--timeout", type=float, default=15.0)
     c.add_argument("--linger", type=float, default=120.0,
                    help="scenario linger: how long to wait for the goodbye")
+    c.add_argument("--hold", help="scenario replicate: a file of announcements the client holds")
+    c.add_argument("--server-ids", help="scenario replicate: the responder's ids, one a line")
+    c.add_argument("--case", default="all", help="scenario malformed: cases, comma-separated")
+    c.add_argument("--expect-offers", type=int, default=0,
+                   help="scenario watch: how many offers must arrive")
+    c.add_argument("--announce", action="store_true",
+                   help="scenario watch: first announce a new event")
+    c.add_argument("--port-file", help="scenario serve: where to write the port listened on")
+    c.add_argument("--quiet", type=float, default=3.0,
+                   help="scenario serve: seconds without a new session after the first")
+    c.add_argument("--pace", type=float, default=1.05,
+                   help="scenario malformed: seconds between connections")
+    g = sub.add_parser("gen")
+    g.add_argument("--key-file", required=True)
+    g.add_argument("--out", required=True, help="directory for all.ann, server.ann, client.ann")
+    g.add_argument("--deep", type=int, default=40)
+    g.add_argument("--spread", type=int, default=60)
+    g.add_argument("--prefix", default="abc")
     a = p.parse_args()
     try:
+        if a.cmd == "gen":
+            return run_gen(a)
+        if a.scenario in ("replicate", "malformed", "no-replicate", "serve", "watch"):
+            sk = load_secret_key(a.key_file)
+            expected = key_from_text(a.server_key)
+            log("client identity %s" % b64url_nopad(bytes(sk.verify_key)))
+            if a.scenario == "replicate":
+                if not a.server_ids:
+                    raise ValueError("scenario replicate needs --server-ids")
+                return run_replicate(a, sk, expected)
+            if a.scenario == "serve":
+                if not a.server_ids:
+                    raise ValueError("scenario serve needs --server-ids")
+                return run_serve(a, sk, expected)
+            if a.scenario == "malformed":
+                return run_malformed(a, sk, expected)
+            if a.scenario == "watch":
+                return run_watch(a, sk, expected)
+            return run_probe_nocap(a, sk, expected)
         return run_connect(a)
-    except (NoiseError, ValueError, EOFError, OSError, Refused) as e:
+    except (NoiseError, ValueError, EOFError, OSError, Refused, ReplicationFailure,
+            WrongIdentity) as e:
         print("amicale_client: %s: %s" % (type(e).__name__, e), file=sys.stderr)
         return 1
+
+
+def run_gen(a):
+    """gen: the announcements of the replication test, signed by --key-file:
+    --deep events whose ids start with --prefix, --spread others. Writes
+    all.ann, server.ann (for the responder: all but deep 2, 3 and spread 1)
+    and client.ann (all but deep 0, 1 and spread 0)."""
+    sk = load_secret_key(a.key_file)
+    if a.deep < 4 or a.spread < 2:
+        raise ValueError("gen: --deep at least 4, --spread at least 2")
+    evs = gen_events(sk, a.deep, a.spread, a.prefix.lower(), int(time.time()))
+    client_lacks = {0, 1, a.deep}
+    server_lacks = {2, 3, a.deep + 1}
+    os.makedirs(a.out, exist_ok=True)
+    for name, skip in (("all.ann", set()), ("server.ann", server_lacks), ("client.ann", client_lacks)):
+        with open(os.path.join(a.out, name), "wb") as f:
+            f.write(b"".join(env for k, (_, env) in enumerate(evs) if k not in skip))
+    for k, (id_, _) in enumerate(evs):
+        who = "client-lacks" if k in client_lacks else "server-lacks" if k in server_lacks else "both"
+        log("gen id=%s %s %s" % (id_.hex(), "deep" if k < a.deep else "spread", who))
+    log("gen: %d events (%d under %s), server.ann %d, client.ann %d"
+        % (len(evs), a.deep, a.prefix, len(evs) - 3, len(evs) - 3))
+    return 0
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
-# Interoperability of the transport (docs/PROTOCOL.md section 14): an
-# independent client written in Python from the document alone
-# (tests/interop/amicale_client.py: its own Noise XX, canonical msgpack,
-# identity binding and announcement signing) talks to a real amicaled.
+# Interoperability of the transport and replication (docs/PROTOCOL.md
+# sections 14 and 15): an independent client written in Python from the
+# document alone (tests/interop/amicale_client.py: its own Noise XX,
+# canonical msgpack, identity binding, announcement signing, fingerprints,
+# range entries and sessions) talks to a real amicaled.
 #
 #   1. the client's Noise implementation reproduces the cacophony vectors,
 #      and its transport (handshake payloads, bindings, invitation proof,
@@ -15,7 +16,19 @@
 #      goodbye;
 #   5. a client with an unknown key gets goodbye unknown-peer after message 3;
 #      a client expecting another server key aborts after message 2; S goes on;
-#   6. a connected client receives goodbye shutdown when S gets SIGTERM, and
+#   6. replication (section 15), the client as the initiator: S holds more
+#      than 32 announcements (100 events signed by C, 40 of them with ids
+#      under a b c, imported, minus 3; 3 of its own); the client holds 97 of
+#      the 100 and a new event; it must learn exactly what it lacks, fetch
+#      and verify it, and be asked for exactly what S lacks, which S then
+#      stores; a second session finds no difference;
+#   7. malformed sync entries and replication messages: goodbye
+#      protocol-error, one fresh connection each; a sync from a peer that did
+#      not list replicate: error unsupported;
+#   8. S as the initiator: it connects to the client (node D) and starts a
+#      session whose first round the client checks against S's ids;
+#   9. offers: S offers its new event and relays D's to a watching C;
+#  10. a connected client receives goodbye shutdown when S gets SIGTERM, and
 #      S exits 0.
 #
 # ctest: interop.python (AMICALE_BIN, AMICALED_BIN, AMICALE_SRC). By hand:
@@ -47,8 +60,12 @@ command -v jq >/dev/null || fatal "jq not found"
 # The daemon (and a lingering client) must not outlive the script.
 DAEMON_PID=""
 LINGER_PID=""
+SERVE_PID=""
+WATCH_PID=""
 _stop_children() {
+  [ -n "$WATCH_PID" ] && kill "$WATCH_PID" 2>/dev/null
   [ -n "$LINGER_PID" ] && kill "$LINGER_PID" 2>/dev/null
+  [ -n "$SERVE_PID" ] && kill "$SERVE_PID" 2>/dev/null
   [ -n "$DAEMON_PID" ] && kill -KILL "$DAEMON_PID" 2>/dev/null
   return 0
 }
@@ -187,7 +204,183 @@ client connect --host 127.0.0.1 --port "$PORT" --key-file "$C/node.key" --server
 expect_eq "plain session after the refusals" 0 "$RC"
 [ "$RC" = 0 ] || show_client
 
-# ---- 6. shutdown ---------------------------------------------------------------
+# ---- 6. replication: the client as the initiator (section 15) ---------------
+
+# 100 events signed by C, 40 of whose ids start with the nibbles a b c (so that
+# the ranges a, ab and abc hold more than 32 ids: FPS entries at depths 0 to 3,
+# then IDS at depth 4); S imports 97 of them, the client holds another 97:
+# each side lacks 2 of the abc* ones and 1 other. S also publishes 3 events.
+GEN="$T/gen"
+client gen --key-file "$C/node.key" --out "$GEN" --deep 40 --spread 60 --prefix abc
+expect_eq "gen: exit status" 0 "$RC"
+expect_out_contains "gen: 100 events (40 under abc)"
+sed -n 's/^gen id=\([0-9a-f]\{64\}\) [a-z]* server-lacks$/\1/p' "$OUT" | sort >"$T/server-lacks.ids"
+sed -n 's/^gen id=\([0-9a-f]\{64\}\) [a-z]* client-lacks$/\1/p' "$OUT" | sort >"$T/client-lacks.ids"
+sed -n 's/^gen id=\([0-9a-f]\{64\}\) [a-z]* \(both\|server-lacks\)$/\1/p' "$OUT" | sort \
+  >"$T/client-holds.ids"
+expect_eq "gen: 3 ids S lacks" 3 "$(wc -l <"$T/server-lacks.ids")"
+expect_eq "gen: 3 ids the client lacks" 3 "$(wc -l <"$T/client-lacks.ids")"
+am --dir "$S" announcement import "$GEN/server.ann"
+expect_eq "S imports the events (exit status)" 0 "$RC"
+expect_out_contains "97 accepted"
+for i in 1 2 3; do
+  expect_status 0 "$AMICALE_BIN" --dir "$S" event add --title "Server event $i" \
+    --start "2031-0$i-10 18:30" --timezone Europe/Paris
+done
+am --dir "$S" announcement list --json
+jq -r '.[].id' "$OUT" | sort >"$T/S.ids0"
+N_S0=$(wc -l <"$T/S.ids0")
+expect_true "S holds more than 32 announcements ($N_S0)" test "$N_S0" -gt 32
+
+# Three connections: (1) the client claims an empty set (an IDS of the root
+# with no id, then an FPS of 16 empty fingerprints): S offers all it holds,
+# which the client fetches and verifies; (2) the client's real set, rounds cut
+# one entry per message: it must learn exactly what it lacks, fetch it, and
+# be asked for exactly what S lacks (its new event and 3 of the 100); a second
+# session on the same connection finds no difference (S answers the root's
+# FPS with one empty sync); a want of an id nobody holds is answered
+# sent missing=1; (3) a fresh connection: no difference either.
+client connect --host 127.0.0.1 --port "$PORT" --key-file "$C/node.key" --server-key="$KEY_S" \
+  --scenario replicate --hold "$GEN/client.ann" --server-ids "$T/S.ids0" \
+  --expect-name "École Serveur" --title "Replicated meetup" --object 2
+expect_eq "replicate: client exit status" 0 "$RC"
+[ "$RC" = 0 ] || show_client
+expect_out_contains "ok: empty set: the responder offers each of its $N_S0 ids once"
+expect_out_contains "ok: empty set: fetched the $N_S0 announcements, signatures verified"
+expect_out_contains "ok: zero FPS of the root: all $N_S0 ids offered once and fetched"
+expect_out_contains "ok: session 1: learned exactly the"
+expect_out_contains "ok: session 1: fetched them all with want, signatures verified, sent missing=0"
+expect_out_contains "ok: session 1: the responder wanted exactly the 4 ids it lacked"
+expect_out_contains "session 1: responder FPS depths 1 3 IDS depths"
+expect_out_contains "session 2: empty answer, no difference"
+expect_out_contains "want of an unknown id: sent missing=1"
+expect_out_contains "fresh session: empty answer"
+expect_out_contains "replicate: 0 checks failed"
+REP_ID=$(sed -n 's/^announced id=\([0-9a-f]\{64\}\) .*/\1/p' "$OUT")
+expect_match "the client's new event has an id" '^[0-9a-f]{64}$' "$REP_ID"
+sed -n 's/^responder wanted id=//p' "$OUT" | sort >"$T/wanted.ids"
+sed -n 's/^fetched id=//p' "$OUT" | sort >"$T/fetched.ids"
+# what S wanted: the client's new event and the 3 of the 100 it lacked
+{ cat "$T/server-lacks.ids"; echo "$REP_ID"; } | sort >"$T/wanted.expect"
+expect_files_equal "S wanted its 3 missing events and the client's new one" \
+  "$T/wanted.expect" "$T/wanted.ids"
+# what the client fetched: all S held but the 97 the client had
+comm -23 "$T/S.ids0" "$T/client-holds.ids" >"$T/fetched.expect"
+expect_files_equal "the client fetched what S held and it lacked" \
+  "$T/fetched.expect" "$T/fetched.ids"
+# ... and S now stores them (the CLI reads its store)
+am --dir "$S" announcement list --json
+jq -r '.[].id' "$OUT" | sort >"$T/S.ids1"
+sort -u "$T/S.ids0" "$T/wanted.ids" >"$T/S.ids1.expect"
+expect_files_equal "S holds what it had and what it wanted, nothing else" \
+  "$T/S.ids1.expect" "$T/S.ids1"
+am --dir "$S" event list --json
+expect_eq "S holds the client's new event (title)" "Replicated meetup" \
+  "$(jq -r --arg id "$REP_ID" '.[] | select(.id == $id) | .body.title' "$OUT")"
+expect_eq "S holds the client's new event (origin)" "$KEY_C" \
+  "$(jq -r --arg id "$REP_ID" '.[] | select(.id == $id) | .origin' "$OUT")"
+
+# ---- 7. replication: refusals ----------------------------------------------------
+
+# Each malformed entry or replication message in a fresh connection (paced,
+# section 14.8): goodbye protocol-error (3).
+client connect --host 127.0.0.1 --port "$PORT" --key-file "$C/node.key" --server-key="$KEY_S" \
+  --scenario malformed
+expect_eq "malformed: client exit status" 0 "$RC"
+[ "$RC" = 0 ] || show_client
+for c in mode-2 fps-depth-32 ids-depth-33 bits-past-depth ids-out-of-order ids-duplicate \
+  ids-outside-range ids-4097 fps-cut-short ids-cut-short header-cut-short flag-8 \
+  sync-without-start start-mid-round two-rounds-in-a-row ranges-not-bin sent-without-want \
+  offer-empty offer-17-bytes want-4097; do
+  expect_out_contains "malformed $c: goodbye reason=3 (protocol-error)"
+done
+expect_out_contains "malformed: 20 cases, 20 refused with goodbye protocol-error"
+
+# A peer whose hello did not list replicate sends a sync: error unsupported,
+# and the connection goes on.
+client connect --host 127.0.0.1 --port "$PORT" --key-file "$C/node.key" --server-key="$KEY_S" \
+  --scenario no-replicate
+expect_eq "no-replicate: client exit status" 0 "$RC"
+[ "$RC" = 0 ] || show_client
+expect_out_contains "no-replicate: error code=1 (unsupported), the connection goes on"
+
+# S still works, holds the same set.
+expect_true "daemon still running after the refusals" kill -0 "$DAEMON_PID"
+
+# ---- 8. replication: the daemon as the initiator ----------------------------------
+
+# Node D (the client again, with another key) listens; S is told D is a peer
+# at that address, connects and, as the initiator, starts a session at once:
+# its first round (an FPS of the root) must be what the client computes from
+# S's ids; D holds the 100 events and a new event of its own, which S wants.
+D="$T/D"
+new_node "$D" "Relais D"
+KEY_D=$("$AMICALE_BIN" --dir "$D" id --json | jq -r .key)
+am --dir "$S" announcement list --json
+jq -r '.[].id' "$OUT" | sort >"$T/S.ids2"
+"$PY" "$CLIENT" connect --host 127.0.0.1 --key-file "$D/node.key" --server-key="$KEY_S" \
+  --scenario serve --hold "$GEN/all.ann" --server-ids "$T/S.ids2" --port-file "$T/D.port" \
+  --expect-name "École Serveur" --title "Relayed meetup" --object 1 --linger 30 \
+  >"$T/serve.out" 2>"$T/serve.err" </dev/null &
+SERVE_PID=$!
+if wait_for 10 test -s "$T/D.port"; then _pass; else _fail "serve: the client listens"; fi
+expect_status 0 "$AMICALE_BIN" --dir "$S" peer add "127.0.0.1:$(cat "$T/D.port" 2>/dev/null)" \
+  "$KEY_D" --name Relay
+wait "$SERVE_PID"
+SERVE_RC=$?
+SERVE_PID=""
+cp "$T/serve.out" "$OUT"
+cp "$T/serve.err" "$ERR"
+_last_cmd="amicale_client.py connect --scenario serve"
+expect_eq "serve: client exit status" 0 "$SERVE_RC"
+[ "$SERVE_RC" = 0 ] || show_client
+expect_out_contains "handshake ok (responder)"
+expect_out_contains "ok: the initiator's first sync has start"
+expect_out_contains "ok: the initiator's first round describes its whole set: FPS of the root"
+expect_out_contains "ok: learned exactly the"
+expect_out_contains "ok: the initiator wanted exactly the 1 ids it lacked"
+expect_out_contains "ok: a sync with start from the responder: goodbye protocol-error"
+expect_out_contains "serve: 0 checks failed"
+SERVE_ID=$(sed -n 's/^announced id=\([0-9a-f]\{64\}\) .*/\1/p' "$OUT")
+am --dir "$S" event list --json
+expect_eq "S holds D's event, fetched as the initiator" "Relayed meetup" \
+  "$(jq -r --arg id "$SERVE_ID" '.[] | select(.id == $id) | .body.title' "$OUT")"
+
+# ---- 9. replication: offers and relay (section 15.5) -------------------------------
+
+# C stays connected (replicate, no session) and waits for offers. S publishes
+# an event: S offers it to C. D (a peer too) connects, pushes an event of its
+# own with announce and waits: S accepts it and relays it, offering it to C
+# but not back to D. C fetches both with want and verifies them.
+"$PY" "$CLIENT" connect --host 127.0.0.1 --port "$PORT" --key-file "$C/node.key" \
+  --server-key="$KEY_S" --scenario watch --expect-offers 2 --linger 30 \
+  >"$T/watch.out" 2>"$T/watch.err" </dev/null &
+WATCH_PID=$!
+if wait_for 10 grep -q '^watching' "$T/watch.out"; then _pass; else _fail "watch: the client waits"; fi
+am --dir "$S" event add --title "Offered event" --start "2031-05-10 18:30" --timezone Europe/Paris
+expect_eq "S publishes an event while C watches" 0 "$RC"
+am --dir "$S" event list --json
+OFFERED_ID=$(jq -r '.[] | select(.body.title == "Offered event") | .id' "$OUT")
+client connect --host 127.0.0.1 --port "$PORT" --key-file "$D/node.key" --server-key="$KEY_S" \
+  --scenario watch --announce --title "Relayed by S" --object 2 --linger 2
+expect_eq "watch --announce (D): client exit status" 0 "$RC"
+[ "$RC" = 0 ] || show_client
+expect_out_contains "watch: 0 offers, 0 checks failed"
+RELAY_ID=$(sed -n 's/^announced id=\([0-9a-f]\{64\}\).*/\1/p' "$OUT")
+wait "$WATCH_PID"
+WATCH_RC=$?
+WATCH_PID=""
+cp "$T/watch.out" "$OUT"
+cp "$T/watch.err" "$ERR"
+_last_cmd="amicale_client.py connect --scenario watch"
+expect_eq "watch (C): client exit status" 0 "$WATCH_RC"
+[ "$WATCH_RC" = 0 ] || show_client
+expect_out_contains "offered id=$OFFERED_ID kind=2 origin=$KEY_S"
+expect_out_contains "offered id=$RELAY_ID kind=2 origin=$KEY_D"
+expect_out_contains "watch: 2 offers, 0 checks failed"
+expect_status 0 "$AMICALE_BIN" --dir "$S" peer remove "$KEY_D"
+
+# ---- 10. shutdown --------------------------------------------------------------
 
 # A client that stays connected is told goodbye shutdown (reason 0).
 "$PY" "$CLIENT" connect --host 127.0.0.1 --port "$PORT" --key-file "$C/node.key" \
