@@ -21,6 +21,7 @@
 #define AM_REC_ROUND_MAX (8u << 20) /* bytes of ranges in one round we send */
 #define AM_REC_OFFERS_MAX (1u << 18)
 #define AM_REC_WANTS_MAX (1u << 18)
+#define AM_OUTBOX_MAX (16u << 20) /* paced output beyond which new offers are dropped */
 
 typedef struct outmsg {
   uint64_t type, flags;
@@ -43,6 +44,7 @@ struct am_repl {
   uint64_t started;         /* loop ms */
   uint64_t next_sync;       /* loop ms: the next periodic session */
   outmsg *out, *out_tail;   /* paced output */
+  size_t out_bytes;
   want_batch serve[AM_WANTS_OUT]; /* what the peer asked us for, in order */
   int nserve;
   uint8_t *fetch;           /* short ids to ask for (FIFO) */
@@ -82,6 +84,7 @@ static int queue_msg(am_conn *c, uint64_t type, uint64_t flags, const void *p, s
   if (r->out_tail) r->out_tail->next = m;
   else r->out = m;
   r->out_tail = m;
+  r->out_bytes += n;
   return 0;
 }
 
@@ -306,6 +309,7 @@ void am_repl_pump(am_conn *c) {
     outmsg *o = r->out;
     r->out = o->next;
     if (!r->out) r->out_tail = NULL;
+    r->out_bytes -= o->data.len;
     am_msg m = {.type = o->type, .flags = o->flags, .data = (const uint8_t *)o->data.data};
     if (o->type == AM_MSG_SYNC) m.data_len = o->data.len, r->sync_unsent--;
     else m.nids = o->data.len / AM_SID_BYTES;
@@ -642,9 +646,21 @@ void am_repl_flush_offers(am_daemon *d) {
   if (!d->push_pending) return;
   d->push_pending = false;
   for (am_conn *c = d->conns; c; c = c->next) {
-    if (!c->repl || !c->repl->push.len) continue;
-    if (can_replicate(c))
-      send_ids(c, AM_MSG_OFFER, (uint8_t *)c->repl->push.data, c->repl->push.len / AM_SID_BYTES);
+    am_repl *r = c->repl;
+    if (!r || !r->push.len) continue;
+    /* Offers wait with the rest of the paced output; a peer that has
+     * much waiting already misses these (the next reconciliation finds
+     * them) rather than growing our memory. */
+    if (can_replicate(c) && r->out_bytes < AM_OUTBOX_MAX) {
+      size_t n = r->push.len / AM_SID_BYTES;
+      for (size_t i = 0; i < n; i += AM_OFFER_MAX) {
+        size_t k = n - i < AM_OFFER_MAX ? n - i : AM_OFFER_MAX;
+        queue_msg(c, AM_MSG_OFFER, 0, r->push.data + i * AM_SID_BYTES, k * AM_SID_BYTES);
+      }
+      am_repl_pump(c);
+    } else if (can_replicate(c)) {
+      r->again = true;
+    }
     if (c->repl) c->repl->push.len = 0;
   }
 }

@@ -1107,6 +1107,10 @@ class IdSet:
         bisect.insort(self.keys, int.from_bytes(id_, "big"))
         return True
 
+    def remove(self, id_):
+        if self.env.pop(id_, False) is not False:
+            self.keys.remove(int.from_bytes(id_, "big"))
+
     def __len__(self):
         return len(self.keys)
 
@@ -1755,6 +1759,31 @@ def run_replicate(a, sk, expected):
               "want [held, unknown]: one announce, then sent missing=1")
         if r.missing == 1:
             log("want of an unknown id: sent missing=1")
+
+    # -- 4b. an offer of an event whose origin the responder does not trust:
+    # it cannot tell from the short id, so it wants it; the announce that
+    # answers is refused (section 8, unknown-origin) without harming the
+    # connection (15.5); it need not be wanted again
+    if a.untrusted_key:
+        usk = load_secret_key(a.untrusted_key)
+        env_u, id_u = event_envelope(usk, 1, int(time.time() * 1000), "Untrusted meetup",
+                                     int(time.time()))
+        uid = bytes.fromhex(id_u)
+        held.add(uid, env_u)
+        n_wanted = len(r.wanted_by_peer)
+        c.send([T_OFFER, uid[:16]])
+        r.quiesce()
+        check(r.wanted_by_peer[n_wanted:] == [uid[:16]],
+              "offer of an untrusted origin's event: the responder wants it")
+        log("untrusted id=%s" % id_u)
+        n_wanted = len(r.wanted_by_peer)
+        c.send([T_OFFER, uid[:16]])
+        r.quiesce()
+        log("untrusted offered again: %s" % ("wanted again" if len(r.wanted_by_peer) > n_wanted
+                                              else "not wanted again"))
+        held.remove(uid)
+        check(not r.errors, "the refused announce is not answered with an error; the connection "
+                            "goes on")
     check(not r.problems, "sessions 1 and 2: no protocol problem (%s)" % "; ".join(r.problems))
     close_session(c)
 
@@ -1986,6 +2015,13 @@ def malformed_cases():
         ("offer-empty", R, [[T_OFFER, b""]], "goodbye", ()),
         ("offer-17-bytes", R, [[T_OFFER, bytes(17)]], "goodbye", ()),
         ("want-4097", R, [[T_WANT, b"".join(many)]], "goodbye", ()),
+        ("offer-32769", R, [[T_OFFER, b"".join(k.to_bytes(16, "big") for k in range(32769))]],
+         "goodbye", ()),
+        # 1,048,561 bytes of whole entries (4015 FPS of depth 0, 49 of depth
+        # 2): one byte more than a sync may carry, in a message under 1 MiB
+        ("ranges-1048561", R, [[T_SYNC, 1, encode_fps(0, 0, [bytes(15) + b"\x01"] * 16) * 4015
+                                + encode_fps(2, 0, [bytes(15) + b"\x01"] * 16) * 49]],
+         "goodbye", ()),
     ]
 
 
@@ -2707,6 +2743,8 @@ def main():
                    help="scenario linger: how long to wait for the goodbye")
     c.add_argument("--hold", help="scenario replicate: a file of announcements the client holds")
     c.add_argument("--server-ids", help="scenario replicate: the responder's ids, one a line")
+    c.add_argument("--untrusted-key",
+                   help="scenario replicate: node.key of an origin the responder does not trust")
     c.add_argument("--case", default="all", help="scenario malformed: cases, comma-separated")
     c.add_argument("--expect-offers", type=int, default=0,
                    help="scenario watch: how many offers must arrive")
