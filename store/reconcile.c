@@ -133,8 +133,8 @@ static int settle(am_txn *t, am_rec *r, const am_prefix *p, const uint8_t *their
                   am_error *err) {
   settle_arg s = {.r = r, .theirs = theirs, .n = n};
   int rc = am_sync_each(t, p, NULL, settle_cb, &s, err);
-  if (rc < 0) return rc;
-  if (rc) return am_fail(err, AM_ENOMEM, "out of memory settling a range");
+  if (rc == AM_ENOMEM) return am_fail(err, rc, "out of memory settling a range");
+  if (rc) return rc;
   for (; s.j < n; s.j++)
     if ((rc = add_id(&r->wants, r->wants_max, theirs + (size_t)s.j * AM_SID_BYTES, &r->partial)))
       return am_fail(err, rc, "out of memory settling a range");
