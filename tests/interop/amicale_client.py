@@ -56,7 +56,9 @@ usage:
                  responder's ids, one a line, e.g. from `amicale announcement
                  list --json`). Three connections: (1) an empty set (IDS of
                  the root with no id, then an FPS of 16 empty fingerprints):
-                 everything offered, fetched, verified; (2) the set: a session
+                 everything offered, fetched, verified; a round of 12,000 FPS
+                 entries, whose answer must come in several syncs; (2) the
+                 set: a session
                  with rounds cut one entry per message; it must learn exactly
                  the ids it lacks, fetch them (want, announce, sent), and be
                  asked exactly for those the responder lacks; a second session
@@ -1692,6 +1694,31 @@ def run_replicate(a, sk, expected):
           and set(r0b.fetched) == server and not r0b.wanted_by_peer and not r0b.problems,
           "zero FPS of the root: all %d ids offered once and fetched, empty round (offered %d, "
           "syncs %r)" % (len(short_server), len(r0b.offers_received), r0b.session_syncs))
+    # a big round both ways: 12,000 FPS entries of depth 4 (distinct prefixes,
+    # fingerprints that match nothing) in 3 sync messages joined by `more`;
+    # the responder describes each child: 192,000 IDS entries of depth 5,
+    # more than one sync can carry, so its round is cut too
+    prefixes = [k * 5 for k in range(12000)]
+    big = [(MODE_FPS, 4, p4, [b"\x01" * 16] * 16) for p4 in prefixes]
+    r0c = Replicator(c, IdSet(), " (big round)")
+    sent = r0c.start_session(entries=big)
+    r0c.finish_session()
+    r0c.quiesce()
+    covered = set(prefixes)
+    inside = set(s for s in short_server if int.from_bytes(s[:2], "big") in covered)
+    flags = [f for f, _ in r0c.session_syncs]
+    log("big round: %d sync messages sent (flags %r), %d received (flags %r), %d entries received"
+        % (len(sent), [m[1] for m in sent], len(flags), flags, sum(r0c.rx.values())))
+    check(len(sent) >= 2 and len(flags) >= 2 and all(f == SYNC_MORE for f in flags[:-1])
+          and flags[-1] in (0, SYNC_PARTIAL),
+          "big round: the responder's round is cut in several syncs joined by more "
+          "(flags %r)" % flags)
+    check(r0c.rx == collections.Counter({"IDS5": 16 * len(prefixes)}) or SYNC_PARTIAL in flags,
+          "big round: one IDS of depth 5 for each of the 16 x %d children (got %r)"
+          % (len(prefixes), dict(r0c.rx)))
+    check(sorted(r0c.learned) == sorted(inside) and set(r0c.fetched) == set(
+        i for i in server if i[:16] in inside) and not r0c.problems,
+          "big round: learned and fetched the %d ids under those prefixes" % len(inside))
     close_session(c)
     log("empty-set session: offered %d, fetched %d" % (len(r0.offers_received), len(r0.fetched)))
 

@@ -234,7 +234,8 @@ expect_true "S holds more than 32 announcements ($N_S0)" test "$N_S0" -gt 32
 
 # Three connections: (1) the client claims an empty set (an IDS of the root
 # with no id, then an FPS of 16 empty fingerprints): S offers all it holds,
-# which the client fetches and verifies; (2) the client's real set, rounds cut
+# which the client fetches and verifies; then a round of 12,000 FPS entries
+# in 3 syncs, whose answer (192,000 IDS entries) S must cut in several; (2) the client's real set, rounds cut
 # one entry per message: it must learn exactly what it lacks, fetch it, and
 # be asked for exactly what S lacks (its new event and 3 of the 100); a second
 # session on the same connection finds no difference (S answers the root's
@@ -242,12 +243,16 @@ expect_true "S holds more than 32 announcements ($N_S0)" test "$N_S0" -gt 32
 # sent missing=1; (3) a fresh connection: no difference either.
 client connect --host 127.0.0.1 --port "$PORT" --key-file "$C/node.key" --server-key="$KEY_S" \
   --scenario replicate --hold "$GEN/client.ann" --server-ids "$T/S.ids0" \
-  --expect-name "École Serveur" --title "Replicated meetup" --object 2
+  --expect-name "École Serveur" --title "Replicated meetup" --object 2 \
+  --untrusted-key "$N/node.key"
 expect_eq "replicate: client exit status" 0 "$RC"
 [ "$RC" = 0 ] || show_client
 expect_out_contains "ok: empty set: the responder offers each of its $N_S0 ids once"
 expect_out_contains "ok: empty set: fetched the $N_S0 announcements, signatures verified"
 expect_out_contains "ok: zero FPS of the root: all $N_S0 ids offered once and fetched"
+expect_out_contains "ok: big round: the responder's round is cut in several syncs joined by more"
+expect_out_contains "ok: big round: one IDS of depth 5 for each of the 16 x 12000 children"
+expect_out_contains "ok: big round: learned and fetched the"
 expect_out_contains "ok: session 1: learned exactly the"
 expect_out_contains "ok: session 1: fetched them all with want, signatures verified, sent missing=0"
 expect_out_contains "ok: session 1: the responder wanted exactly the 4 ids it lacked"
@@ -255,6 +260,12 @@ expect_out_contains "session 1: responder FPS depths 1 3 IDS depths"
 expect_out_contains "session 2: empty answer, no difference"
 expect_out_contains "want of an unknown id: sent missing=1"
 expect_out_contains "fresh session: empty answer"
+# an event of N (not trusted by S) offered by the client: S wants it (it
+# cannot know the origin from the id), refuses it, and the connection goes on
+expect_out_contains "ok: offer of an untrusted origin's event: the responder wants it"
+expect_out_contains "ok: the refused announce is not answered with an error; the connection goes on"
+UNTRUSTED_ID=$(sed -n 's/^untrusted id=//p' "$OUT")
+expect_match "the untrusted event has an id" '^[0-9a-f]{64}$' "$UNTRUSTED_ID"
 expect_out_contains "replicate: 0 checks failed"
 REP_ID=$(sed -n 's/^announced id=\([0-9a-f]\{64\}\) .*/\1/p' "$OUT")
 expect_match "the client's new event has an id" '^[0-9a-f]{64}$' "$REP_ID"
@@ -274,6 +285,7 @@ jq -r '.[].id' "$OUT" | sort >"$T/S.ids1"
 sort -u "$T/S.ids0" "$T/wanted.ids" >"$T/S.ids1.expect"
 expect_files_equal "S holds what it had and what it wanted, nothing else" \
   "$T/S.ids1.expect" "$T/S.ids1"
+expect_eq "S did not store N's event" "" "$(grep -F "${UNTRUSTED_ID:-none}" "$T/S.ids1")"
 am --dir "$S" event list --json
 expect_eq "S holds the client's new event (title)" "Replicated meetup" \
   "$(jq -r --arg id "$REP_ID" '.[] | select(.id == $id) | .body.title' "$OUT")"
@@ -291,10 +303,10 @@ expect_eq "malformed: client exit status" 0 "$RC"
 for c in mode-2 fps-depth-32 ids-depth-33 bits-past-depth ids-out-of-order ids-duplicate \
   ids-outside-range ids-4097 fps-cut-short ids-cut-short header-cut-short flag-8 \
   sync-without-start start-mid-round two-rounds-in-a-row ranges-not-bin sent-without-want \
-  offer-empty offer-17-bytes want-4097; do
+  offer-empty offer-17-bytes want-4097 offer-32769 ranges-1048561; do
   expect_out_contains "malformed $c: goodbye reason=3 (protocol-error)"
 done
-expect_out_contains "malformed: 20 cases, 20 refused with goodbye protocol-error"
+expect_out_contains "malformed: 22 cases, 22 refused with goodbye protocol-error"
 
 # A peer whose hello did not list replicate sends a sync: error unsupported,
 # and the connection goes on.
