@@ -1752,9 +1752,10 @@ def run_replicate(a, sk, expected):
           and r.session_syncs and r.session_syncs[-1][0] == 0,
           "session 1: the responder's flags: more within rounds, nothing else (%r)"
           % r.session_syncs)
-    for i in sorted(extra):
-        log("responder wanted id=%s" % i.hex())
-    for i in sorted(lack):
+    for sh in sorted(r.wanted_by_peer):  # as asked (short ids), named by the full id held
+        for i in held.by_short(sh) or [sh]:
+            log("responder wanted id=%s" % i.hex())
+    for i in sorted(r.fetched):
         log("fetched id=%s" % i.hex())
 
     # -- 3. at once, a second session on the same connection: no difference
@@ -1925,8 +1926,9 @@ def run_serve(a, sk, expected):
         sock.settimeout(a.timeout)
         check(r.sessions == sessions, "no other session within %.0f s" % a.quiet)
         check(not r.problems, "no protocol problem (%s)" % "; ".join(r.problems))
-        for i in sorted(extra):
-            log("initiator wanted id=%s" % i.hex())
+        for sh in sorted(r.wanted_by_peer):
+            for i in held.by_short(sh) or [sh]:
+                log("initiator wanted id=%s" % i.hex())
         # 15.4: a sync with start from the node that accepted the connection
         # is a protocol error
         c.send([T_SYNC, SYNC_START, encode_ids(0, 0, [])])

@@ -235,8 +235,9 @@ expect_true "S holds more than 32 announcements ($N_S0)" test "$N_S0" -gt 32
 # Three connections: (1) the client claims an empty set (an IDS of the root
 # with no id, then an FPS of 16 empty fingerprints): S offers all it holds,
 # which the client fetches and verifies; then a round of 12,000 FPS entries
-# in 3 syncs, whose answer (192,000 IDS entries) S must cut in several; (2) the client's real set, rounds cut
-# one entry per message: it must learn exactly what it lacks, fetch it, and
+# in 3 syncs, whose answer (192,000 IDS entries) S must cut in several;
+# (2) the client's real set, rounds cut one entry per message: it must
+# learn exactly what it lacks, fetch it, and
 # be asked for exactly what S lacks (its new event and 3 of the 100); a second
 # session on the same connection finds no difference (S answers the root's
 # FPS with one empty sync); a want of an id nobody holds is answered
