@@ -7,6 +7,7 @@
  * announcements a peer asked for wait in the connection until its write
  * queue is below AM_PUMP_LOW, so a large catch-up never trips the
  * too-slow limit nor holds more than about a megabyte per peer. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -59,6 +60,16 @@ struct am_repl {
 };
 
 static void begin_again(am_conn *c);
+
+/* The peer broke section 15: logged, then goodbye protocol-error. */
+#define protocol_error(c, ...)                                                        \
+  do {                                                                                \
+    char why_[AM_MSG_TEXT_MAX + 1];                                                   \
+    snprintf(why_, sizeof why_, __VA_ARGS__);                                         \
+    am_warn("%s: protocol error from %s: %s", (c)->remote_text,                       \
+            (c)->peer ? (c)->peer->key_text : "?", why_);                             \
+    am_conn_goodbye((c), AM_BYE_PROTOCOL, "%s", why_);                                \
+  } while (0)
 
 /* ---- helpers ---- */
 
@@ -235,7 +246,7 @@ static void on_offer(am_conn *c, const am_msg *m) {
 static void on_sent(am_conn *c, const am_msg *m) {
   am_repl *r = c->repl;
   if (r->nasked == 0) {
-    am_conn_goodbye(c, AM_BYE_PROTOCOL, "sent without a want");
+    protocol_error(c, "sent without a want");
     return;
   }
   want_batch b = r->asked[0];
@@ -254,7 +265,7 @@ static void on_sent(am_conn *c, const am_msg *m) {
 static void on_want(am_conn *c, const am_msg *m) {
   am_repl *r = c->repl;
   if (r->nserve >= AM_WANTS_OUT) {
-    am_conn_goodbye(c, AM_BYE_PROTOCOL, "more than %d wants unanswered", AM_WANTS_OUT);
+    protocol_error(c, "more than %d wants unanswered", AM_WANTS_OUT);
     return;
   }
   want_batch *b = &r->serve[r->nserve];
@@ -434,24 +445,26 @@ static void on_sync(am_conn *c, const am_msg *m) {
   am_daemon *d = c->d;
   if (m->flags & AM_SYNC_START) {
     if (c->initiator) {
-      am_conn_goodbye(c, AM_BYE_PROTOCOL, "a session started by the side that was dialled");
+      protocol_error(c, "a session started by the side that was dialled");
       return;
     }
     if (r->session && r->round_in) {
-      am_conn_goodbye(c, AM_BYE_PROTOCOL, "a session started inside a round");
+      protocol_error(c, "a session started inside a round");
       return;
     }
     am_rec_clear(&r->rec);
     r->session = true;
     r->partial = false;
     r->started = am_now_ms(d);
+    /* Expired content leaves our set before we describe it (15.1). */
+    if (r->started - d->last_prune > 1000) am_daemon_prune(d);
   } else if (!r->session) {
-    am_conn_goodbye(c, AM_BYE_PROTOCOL, "sync outside a session");
+    protocol_error(c, "sync outside a session");
     return;
   }
   /* Rounds alternate: the peer answers ours once it has it all. */
   if (r->sync_unsent) {
-    am_conn_goodbye(c, AM_BYE_PROTOCOL, "a sync round sent before ours was received");
+    protocol_error(c, "a sync round sent before ours was received");
     return;
   }
   if (m->flags & AM_SYNC_PARTIAL) r->partial = true;
@@ -459,8 +472,7 @@ static void on_sync(am_conn *c, const am_msg *m) {
   rec_arg a = {c, m};
   int rc = am_store_read(d->node.store, rec_txn, &a, NULL);
   if (rc == AM_EINVAL) {
-    am_warn("%s: protocol error: %s", c->remote_text, r->rec_err.msg);
-    am_conn_goodbye(c, AM_BYE_PROTOCOL, "%s", r->rec_err.msg);
+    protocol_error(c, "%.200s", r->rec_err.msg);
     return;
   }
   if (rc) {
