@@ -69,6 +69,8 @@ static void unlink_conn(am_conn *c) {
 
 /* Leaves the peer's view of this connection, and schedules the next dial. */
 static void detach(am_conn *c) {
+  /* What it sent is stored while the connection is still whole. */
+  if (c->d->inbox_conn == c) am_repl_flush_inbox(c->d);
   am_rpeer *p = c->peer;
   if (!p) return;
   bool was_session = p->conn == c;
@@ -91,6 +93,7 @@ static void leave_handshake(am_conn *c) {
 }
 
 static void conn_free(am_conn *c) {
+  if (c->d->inbox_conn == c) am_repl_flush_inbox(c->d);
   unlink_conn(c);
   if (c->chan_open) am_chan_free(&c->chan);
   if (c->hs) {
@@ -549,7 +552,7 @@ static void on_hello(am_conn *c, const am_msg *m) {
   }
 }
 
-/* Announcements are stored a read at a time (am_repl_flush, after feed). */
+/* Announcements are stored in batches (am_repl_take, am_repl_read_done). */
 static void on_announce(am_conn *c, const am_msg *m) {
   am_daemon *d = c->d;
   c->peer->ann_in++;
@@ -743,7 +746,10 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
 
 static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
   am_conn *c = s->data;
-  if (n == 0) return;
+  if (n == 0) { /* EAGAIN: nothing more for now */
+    am_repl_read_done(c, 0, false);
+    return;
+  }
   if (n < 0) {
     if (c->state == AM_CS_READY || c->state == AM_CS_HELLO) {
       am_info("%s: connection to %s lost (%s, no goodbye)", c->remote_text,
@@ -763,7 +769,7 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
   if (c->peer && c->peer->conn == c)
     c->peer->bytes_in += (size_t)n, c->peer->d_bytes_in += (size_t)n, c->peer->dirty = true;
   feed(c, (uint8_t *)buf->base, (size_t)n);
-  am_repl_flush(c);
+  am_repl_read_done(c, (size_t)n, (size_t)n == sizeof d->readbuf);
 }
 
 /* ---- starting: accepted or dialled ---- */

@@ -459,6 +459,7 @@ static void on_later(uv_idle_t *h) {
   am_daemon *d = h->data;
   uv_idle_stop(h);
   d->later_started = false;
+  am_repl_flush_inbox(d);
   am_repl_flush_offers(d);
   am_conn_reap(d);
   am_ctl_resume(d);

@@ -146,6 +146,7 @@ struct am_daemon {
    * stored, and whether offers wait to be sent. */
   am_idset fetching, refused;
   am_buf inbox;
+  am_conn *inbox_conn; /* whose announcements the inbox holds */
   void *inbox_items;
   size_t inbox_n, inbox_cap;
   bool push_pending;
@@ -267,10 +268,12 @@ void am_repl_pump(am_conn *c);   /* room in the write queue */
 void am_repl_tick(am_conn *c, uint64_t now);
 void am_repl_begin(am_conn *c);  /* a reconciliation session */
 void am_repl_resync(am_daemon *d); /* sessions due now with every peer */
-/* An announcement read from c: kept until am_repl_flush stores the
- * read's batch in one transaction. */
+/* An announcement read from c: kept until am_repl_flush_inbox stores the
+ * batch in one transaction (after a short read, at AM_INBOX_BATCH, when c
+ * closes, when another connection's arrives, or in the deferred work). */
 int am_repl_take(am_conn *c, const uint8_t *env, size_t len);
-void am_repl_flush(am_conn *c);
+void am_repl_read_done(am_conn *c, size_t nread, bool full);
+void am_repl_flush_inbox(am_daemon *d);
 /* Offers a new announcement to every replicating peer but `from`. */
 void am_repl_offer_all(am_daemon *d, const uint8_t id[static 32], const am_conn *from);
 void am_repl_flush_offers(am_daemon *d); /* deferred work */

@@ -22,6 +22,8 @@
 #define AM_REC_ROUND_MAX (8u << 20) /* bytes of ranges in one round we send */
 #define AM_REC_OFFERS_MAX (1u << 18)
 #define AM_REC_WANTS_MAX (1u << 18)
+#define AM_INBOX_BATCH 1000        /* announcements stored in one transaction, at most */
+#define AM_INBOX_BYTES (4u << 20)  /* ... and their bytes */
 #define AM_OUTBOX_MAX (16u << 20) /* paced output beyond which new offers are dropped */
 
 typedef struct outmsg {
@@ -555,6 +557,9 @@ typedef struct inbox_item {
 
 int am_repl_take(am_conn *c, const uint8_t *env, size_t len) {
   am_daemon *d = c->d;
+  /* One connection's announcements at a time: the verdicts are counted
+   * against it and its known marks. */
+  if (d->inbox_n && d->inbox_conn != c) am_repl_flush_inbox(d);
   if (d->inbox_n == d->inbox_cap) {
     size_t cap = d->inbox_cap ? 2 * d->inbox_cap : 64;
     void *p = realloc(d->inbox_items, cap * sizeof(inbox_item));
@@ -567,7 +572,22 @@ int am_repl_take(am_conn *c, const uint8_t *env, size_t len) {
   it->len = (uint32_t)len;
   if (am_buf_append(&d->inbox, (const char *)env, len)) return AM_ENOMEM;
   d->inbox_n++;
+  d->inbox_conn = c;
+  am_daemon_defer(d); /* stored at the latest in the next loop iteration */
   return 0;
+}
+
+/* After a read: a full buffer means more is waiting and libuv reads again
+ * at once, so the batch grows into one larger transaction (one disk sync
+ * per AM_INBOX_BATCH announcements rather than per 64 KiB read); a short
+ * read, or a batch that is big enough, is stored now. */
+void am_repl_read_done(am_conn *c, size_t nread, bool full) {
+  am_daemon *d = c->d;
+  (void)nread;
+  if (!d->inbox_n) return;
+  if (!full || d->inbox_n >= AM_INBOX_BATCH || d->inbox.len >= AM_INBOX_BYTES ||
+      c->state != AM_CS_READY)
+    am_repl_flush_inbox(d);
 }
 
 typedef struct flush_arg {
@@ -589,9 +609,9 @@ static int flush_txn(am_txn *t, void *arg) {
   return 0;
 }
 
-void am_repl_flush(am_conn *c) {
-  am_daemon *d = c->d;
-  if (!d->inbox_n) return;
+void am_repl_flush_inbox(am_daemon *d) {
+  am_conn *c = d->inbox_conn;
+  if (!d->inbox_n || !c) return;
   flush_arg a = {.d = d, .now = (int64_t)am_wall()};
   int rc = am_store_write(d->node.store, flush_txn, &a, &a.err);
   inbox_item *items = d->inbox_items;
@@ -631,7 +651,8 @@ void am_repl_flush(am_conn *c) {
   }
   d->inbox.len = 0;
   d->inbox_n = 0;
-  if (d->inbox.cap > (4u << 20)) am_buf_free(&d->inbox);
+  d->inbox_conn = NULL;
+  if (d->inbox.cap > 2 * AM_INBOX_BYTES) am_buf_free(&d->inbox);
 }
 
 /* ---- offering new announcements ---- */
