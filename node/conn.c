@@ -69,8 +69,10 @@ static void unlink_conn(am_conn *c) {
 
 /* Leaves the peer's view of this connection, and schedules the next dial. */
 static void detach(am_conn *c) {
-  /* What it sent is stored while the connection is still whole. */
+  /* What it sent is stored while the connection is still whole, and what
+   * it was to send can be asked of other peers. */
   if (c->d->inbox_conn == c) am_repl_flush_inbox(c->d);
+  am_repl_detach(c);
   am_rpeer *p = c->peer;
   if (!p) return;
   bool was_session = p->conn == c;

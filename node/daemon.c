@@ -195,7 +195,7 @@ int am_daemon_adopt(am_daemon *d, am_rpeer *p, am_error *err) {
 }
 
 void am_daemon_reload(am_daemon *d) {
-  am_idset_clear(&d->refused); /* the trust list may have changed */
+  am_daemon_check_trust(d);
   am_config conf;
   am_error err = {0};
   int rc = am_config_read(d->node.dir, &conf, &err);
@@ -293,14 +293,33 @@ static int push_txn(am_txn *t, void *arg) {
   return am_ann_each_since(t, pa->d->local.identity, pa->d->own_version_pushed, push_one, pa);
 }
 
+/* A hash of the trust list (its keys, in order). */
+static int trust_hash_cb(const am_trust *tr, void *arg) {
+  uint64_t *h = arg;
+  for (int i = 0; i < 32; i++) *h = (*h ^ tr->key[i]) * 1099511628211ull;
+  return 0;
+}
+
+static int trust_hash_txn(am_txn *t, void *arg) {
+  *(uint64_t *)arg = 14695981039346656037ull;
+  return am_trust_each(t, trust_hash_cb, arg, NULL);
+}
+
+/* When the trust list changed, announcements refused as from an unknown
+ * origin may be welcome now: forgotten, and reconciliation finds them
+ * again (at once with the peers whose sessions we run). */
+void am_daemon_check_trust(am_daemon *d) {
+  uint64_t h = 0;
+  if (am_store_read(d->node.store, trust_hash_txn, &h, NULL)) return;
+  if (h == d->trust_hash) return;
+  d->trust_hash = h;
+  am_idset_clear(&d->refused);
+  am_idset_clear(&d->refused_old);
+  am_repl_resync(d);
+}
+
 int am_daemon_notify(am_daemon *d) {
-  /* The store changed, perhaps the trust list: announcements refused as
-   * from an unknown origin may be welcome now. Reconciliation finds them
-   * again (at once with the peers whose sessions we run). */
-  if (d->refused.n) {
-    am_idset_clear(&d->refused);
-    am_repl_resync(d);
-  }
+  am_daemon_check_trust(d);
   push_arg pa = {d, 0, 0};
   am_error err = {0};
   int rc = am_store_read(d->node.store, push_txn, &pa, &err);
@@ -581,6 +600,7 @@ int am_daemon_run(const am_daemon_opts *o, am_error *err) {
   d->tscale = 1.0;
   am_idset_init(&d->fetching, AM_FETCHING_MAX);
   am_idset_init(&d->refused, AM_REFUSED_MAX);
+  am_idset_init(&d->refused_old, AM_REFUSED_MAX);
   const char *scale = getenv("AMICALE_TIMEOUT_SCALE");
   if (scale) {
     char *end;
@@ -616,6 +636,7 @@ int am_daemon_run(const am_daemon_opts *o, am_error *err) {
   uv_idle_init(d->loop, &d->later);
   d->later.data = d;
   am_store_read(d->node.store, last_own_txn, d, NULL);
+  am_store_read(d->node.store, trust_hash_txn, &d->trust_hash, NULL);
   am_daemon_prune(d);
   if ((rc = load_peers(d, err))) goto out_loop;
   if ((rc = start_listener(d, err))) goto out_loop;
@@ -661,6 +682,7 @@ out_node:
 out:
   am_idset_free(&d->fetching);
   am_idset_free(&d->refused);
+  am_idset_free(&d->refused_old);
   am_buf_free(&d->inbox);
   free(d->inbox_items);
   free(d);

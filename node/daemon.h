@@ -41,8 +41,9 @@
 #define AM_INVITE_TIMEOUT 20000 /* an `invite accept` answer, at most */
 #define AM_T_SYNC 60000  /* reconciliation with each peer, at least this often */
 #define AM_T_PRUNE 60000 /* expired events and jobs deleted */
-#define AM_T_SESSION 300000 /* a reconciliation session, at most */
-#define AM_FETCHING_MAX (1u << 20) /* ids being fetched, all peers together */
+#define AM_T_SESSION 300000 /* a reconciliation session silent this long is given up */
+#define AM_T_WANT 60000     /* a want with no answer this long: the peer is too slow */
+#define AM_FETCHING_MAX (1u << 19) /* ids being fetched, all peers together */
 #define AM_REFUSED_MAX 65536       /* refused ids remembered (then forgotten) */
 
 /* A timeout above, scaled by $AMICALE_TIMEOUT_SCALE (a factor, default 1;
@@ -144,7 +145,8 @@ struct am_daemon {
   /* Replication (replicate.c): ids being fetched from some peer, ids
    * refused lately (untrusted origin), announcements read and not yet
    * stored, and whether offers wait to be sent. */
-  am_idset fetching, refused;
+  am_idset fetching, refused, refused_old;
+  uint64_t trust_hash; /* of the trust list: refused ids are forgotten when it changes */
   am_buf inbox;
   am_conn *inbox_conn; /* whose announcements the inbox holds */
   void *inbox_items;
@@ -262,6 +264,7 @@ void am_conn_close(am_conn *c, const char *why);
 
 /* replicate.c */
 int am_repl_start(am_conn *c);   /* the peer's hello has "replicate" */
+void am_repl_detach(am_conn *c); /* leaving READY: its fetches are released */
 void am_repl_free(am_conn *c);
 bool am_repl_message(am_conn *c, const am_msg *m); /* false: not ours */
 void am_repl_pump(am_conn *c);   /* room in the write queue */
@@ -278,6 +281,7 @@ void am_repl_flush_inbox(am_daemon *d);
 void am_repl_offer_all(am_daemon *d, const uint8_t id[static 32], const am_conn *from);
 void am_repl_flush_offers(am_daemon *d); /* deferred work */
 void am_daemon_prune(am_daemon *d);      /* daemon.c: expired content */
+void am_daemon_check_trust(am_daemon *d); /* forgets refusals if the trust list changed */
 
 /* control.c */
 int am_control_start(am_daemon *d, am_error *err);

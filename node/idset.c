@@ -21,7 +21,14 @@ void am_idset_free(am_idset *s) {
   s->cap = s->n = s->tombs = 0;
 }
 
+/* A large table left empty is given back. */
+#define SHRINK_CAP 4096
+
 void am_idset_clear(am_idset *s) {
+  if (s->cap > SHRINK_CAP) {
+    am_idset_free(s);
+    return;
+  }
   if (s->used) memset(s->used, 0, s->cap);
   s->n = s->tombs = 0;
 }
@@ -99,4 +106,5 @@ void am_idset_remove(am_idset *s, const uint8_t sid[static 16]) {
   s->used[i] = 2;
   s->n--;
   s->tombs++;
+  if (s->n == 0 && s->cap > SHRINK_CAP) am_idset_free(s);
 }

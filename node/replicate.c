@@ -18,7 +18,7 @@
 #include "store/sync.h"
 
 #define AM_PUMP_LOW (512u << 10)
-#define AM_FETCH_MAX (1u << 18)  /* short ids queued to want, per peer */
+#define AM_FETCH_MAX (1u << 17)  /* short ids queued to want, per peer */
 #define AM_REC_ROUND_MAX (8u << 20) /* bytes of ranges in one round we send */
 #define AM_REC_OFFERS_MAX (1u << 18)
 #define AM_REC_WANTS_MAX (1u << 18)
@@ -45,6 +45,11 @@ struct am_repl {
   int quick;                /* sessions started at once in a row */
   size_t round_in;          /* bytes of ranges received in this round */
   uint64_t started;         /* loop ms */
+  uint64_t active;          /* loop ms: the last sync sent or received */
+  bool dropped;             /* we gave a session up: its late rounds are ignored */
+  uint64_t want_progress;   /* loop ms: the last announce or sent received, or the
+                               oldest unanswered want sent after it */
+  uint64_t served;          /* loop ms: the last announcement we served */
   uint64_t next_sync;       /* loop ms: the next periodic session */
   outmsg *out, *out_tail;   /* paced output */
   size_t out_bytes;
@@ -130,6 +135,20 @@ static void release_pending(am_daemon *d, const uint8_t *sids, size_t n) {
   for (size_t i = 0; i < n; i++) am_idset_remove(&d->fetching, sids + i * AM_SID_BYTES);
 }
 
+/* The connection leaves the session (goodbye, loss, duplicate): the ids
+ * it was fetching can be fetched from other peers at once. */
+void am_repl_detach(am_conn *c) {
+  am_repl *r = c->repl;
+  if (!r) return;
+  for (int i = 0; i < r->nasked; i++) {
+    release_pending(c->d, r->asked[i].sids, r->asked[i].n);
+    free(r->asked[i].sids);
+  }
+  r->nasked = 0;
+  if (r->fetch_len) release_pending(c->d, r->fetch + r->fetch_head * AM_SID_BYTES, r->fetch_len);
+  r->fetch_len = r->fetch_head = 0;
+}
+
 void am_repl_free(am_conn *c) {
   am_repl *r = c->repl;
   if (!r) return;
@@ -145,7 +164,7 @@ void am_repl_free(am_conn *c) {
     release_pending(d, r->asked[i].sids, r->asked[i].n);
     free(r->asked[i].sids);
   }
-  release_pending(d, r->fetch + r->fetch_head * AM_SID_BYTES, r->fetch_len);
+  if (r->fetch_len) release_pending(d, r->fetch + r->fetch_head * AM_SID_BYTES, r->fetch_len);
   free(r->fetch);
   am_buf_free(&r->push);
   free(r);
@@ -175,7 +194,9 @@ static void update_state(am_conn *c) {
 static void fetch_push(am_conn *c, const uint8_t *sid) {
   am_repl *r = c->repl;
   am_daemon *d = c->d;
-  if (am_idset_has(&d->fetching, sid) || am_idset_has(&d->refused, sid)) return;
+  if (am_idset_has(&d->fetching, sid) || am_idset_has(&d->refused, sid) ||
+      am_idset_has(&d->refused_old, sid))
+    return;
   if (r->fetch_len >= AM_FETCH_MAX) {
     r->again = true; /* a later session asks again */
     return;
@@ -214,6 +235,7 @@ static void send_wants(am_conn *c) {
     r->fetch_head += n;
     r->fetch_len -= n;
     if (r->fetch_len == 0) r->fetch_head = 0;
+    if (r->nasked == 1) r->want_progress = am_now_ms(c->d);
     send_ids(c, AM_MSG_WANT, b->sids, n);
   }
 }
@@ -237,6 +259,9 @@ static int offer_txn(am_txn *t, void *arg) {
 }
 
 static void on_offer(am_conn *c, const am_msg *m) {
+  /* Announcements read before this message are stored first, so they are
+   * not asked for again. */
+  if (c->d->inbox_n) am_repl_flush_inbox(c->d);
   offer_arg a = {c, m->data, m->nids};
   am_error err = {0};
   int rc = am_store_read(c->d->node.store, offer_txn, &a, &err);
@@ -247,6 +272,8 @@ static void on_offer(am_conn *c, const am_msg *m) {
 
 static void on_sent(am_conn *c, const am_msg *m) {
   am_repl *r = c->repl;
+  if (c->d->inbox_n) am_repl_flush_inbox(c->d);
+  r->want_progress = am_now_ms(c->d);
   if (r->nasked == 0) {
     protocol_error(c, "sent without a want");
     return;
@@ -258,7 +285,6 @@ static void on_sent(am_conn *c, const am_msg *m) {
   free(b.sids);
   if (m->missing) r->again = true;
   send_wants(c);
-  if (!r->nasked && !r->fetch_len && r->again && !r->session && c->initiator) begin_again(c);
   update_state(c);
 }
 
@@ -299,6 +325,7 @@ static int serve_txn(am_txn *t, void *arg) {
         am_msg m = {.type = AM_MSG_ANNOUNCE, .envelope = env, .envelope_len = len};
         if (am_conn_send(c, &m)) return 0;
         c->peer->ann_out++, c->peer->d_ann_out++, c->d->count.ann_out++;
+        r->served = am_now_ms(c->d);
       } else {
         b->missing++;
       }
@@ -415,7 +442,7 @@ static void session_end(am_conn *c) {
   am_debug("%s: reconciliation with %s ended%s after %llu ms", c->remote_text,
            c->peer ? c->peer->key_text : "?", r->partial ? " (unsettled: another follows)" : "",
            (unsigned long long)(am_now_ms(d) - r->started));
-  if (!r->nasked && !r->fetch_len && r->again && c->initiator) begin_again(c);
+  r->dropped = false;
 }
 
 void am_repl_begin(am_conn *c) {
@@ -426,7 +453,8 @@ void am_repl_begin(am_conn *c) {
   am_rec_clear(&r->rec);
   r->partial = false;
   r->round_in = 0;
-  r->started = am_now_ms(d);
+  r->round_offers = r->round_wants = 0;
+  r->started = r->active = am_now_ms(d);
   rec_arg a = {c, NULL};
   am_error err = {0};
   int rc = am_store_read(d->node.store, rec_txn, &a, &err);
@@ -457,13 +485,19 @@ static void on_sync(am_conn *c, const am_msg *m) {
     am_rec_clear(&r->rec);
     r->session = true;
     r->partial = false;
+    r->round_in = 0;
+    r->round_offers = r->round_wants = 0;
+    r->dropped = false;
     r->started = am_now_ms(d);
     /* Expired content leaves our set before we describe it (15.1). */
     if (r->started - d->last_prune > 1000) am_daemon_prune(d);
   } else if (!r->session) {
+    if (r->dropped) return; /* the late rounds of a session we gave up */
     protocol_error(c, "sync outside a session");
     return;
   }
+  r->active = am_now_ms(d);
+  if (d->inbox_n) am_repl_flush_inbox(d);
   /* Rounds alternate: the peer answers ours once it has it all. */
   if (r->sync_unsent) {
     protocol_error(c, "a sync round sent before ours was received");
@@ -527,25 +561,40 @@ void am_repl_resync(am_daemon *d) {
 void am_repl_tick(am_conn *c, uint64_t now) {
   am_repl *r = c->repl;
   if (!r) return;
-  /* A peer that keeps the connection alive but never answers a round
-   * would stop reconciliation for good: the session is dropped (the next
-   * one starts afresh; a start resets the other side). */
-  if (r->session && now - r->started > AM_T(c->d, AM_T_SESSION)) {
-    am_warn("%s: %s did not finish a reconciliation in %d s: given up", c->remote_text,
+  /* A peer that keeps the connection alive but stops answering rounds
+   * would stop reconciliation for good: after AM_T_SESSION without a round
+   * either way the session is given up (its late rounds are ignored; the
+   * next one starts afresh, a start resets the other side). */
+  if (r->session && now - r->active > AM_T(c->d, AM_T_SESSION)) {
+    am_warn("%s: reconciliation with %s silent for %d s: given up", c->remote_text,
             c->peer ? c->peer->key_text : "?", AM_T_SESSION / 1000);
     am_rec_clear(&r->rec);
     r->session = false;
+    r->dropped = true;
     r->round_in = 0;
     r->again = true;
     r->next_sync = now + AM_T(c->d, AM_T_SYNC);
     update_state(c);
     return;
   }
+  /* Wanted announcements hold their ids in d->fetching, where offers from
+   * other peers are ignored: a peer that asks and never answers would keep
+   * them from us. No announce or sent for AM_T_WANT: dropped as too slow. */
+  if (r->nasked && now - r->want_progress > AM_T(c->d, AM_T_WANT)) {
+    am_warn("%s: %s did not answer our want for %d s: dropped as too-slow", c->remote_text,
+            c->peer ? c->peer->key_text : "?", AM_T_WANT / 1000);
+    am_conn_goodbye(c, AM_BYE_TOO_SLOW, "no answer to a want for %d s", AM_T_WANT / 1000);
+    return;
+  }
   if (!c->initiator || r->session || r->nasked || r->fetch_len) return;
   if (now >= r->next_sync) {
     r->quick = 0;
     am_repl_begin(c);
+    return;
   }
+  /* Another session at once after an unsettled one, once both sides are
+   * done with its announcements (so ours are not offered twice). */
+  if (r->again && !r->nserve && !r->out && now - r->served >= AM_T(c->d, 1000)) begin_again(c);
 }
 
 /* ---- incoming announcements, a read at a time ---- */
@@ -621,6 +670,7 @@ void am_repl_flush_inbox(am_daemon *d) {
   } else {
     for (size_t i = 0; i < d->inbox_n; i++) {
       am_ingest *r = &items[i].r;
+      if (c->repl) c->repl->want_progress = am_now_ms(d);
       if (r->reason == AM_REJ_NONE) {
         am_idset_remove(&d->fetching, r->id);
         if (c->repl) mark_known(c->repl, r->id);
@@ -638,7 +688,14 @@ void am_repl_flush_inbox(am_daemon *d) {
       if (c->peer) c->peer->ann_rejected++;
       if (r->reason == AM_REJ_UNKNOWN_ORIGIN) {
         d->count.ann_untrusted++;
-        if (d->refused.n >= d->refused.max) am_idset_clear(&d->refused);
+        /* Two generations: a full set becomes the old one, so an id is
+         * remembered for at least AM_REFUSED_MAX later refusals. */
+        if (d->refused.n >= d->refused.max) {
+          am_idset t = d->refused_old;
+          d->refused_old = d->refused;
+          d->refused = t;
+          am_idset_clear(&d->refused);
+        }
         am_idset_add(&d->refused, r->id);
         am_idset_remove(&d->fetching, r->id);
       } else if (r->reason == AM_REJ_STALE || r->reason == AM_REJ_EXPIRED) {

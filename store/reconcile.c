@@ -13,6 +13,7 @@ void am_rec_init(am_rec *r, size_t ranges_max, size_t chunk_max, size_t offers_m
   r->chunk_max = chunk_max;
   r->offers_max = offers_max;
   r->wants_max = wants_max;
+  r->work_max = AM_REC_WORK_MAX;
 }
 
 void am_rec_clear(am_rec *r) {
@@ -22,6 +23,7 @@ void am_rec_clear(am_rec *r) {
   r->offers.len = 0;
   r->wants.len = 0;
   r->partial = false;
+  r->work = 0;
 }
 
 void am_rec_free(am_rec *r) {
@@ -110,23 +112,34 @@ typedef struct settle_arg {
   am_rec *r;
   const uint8_t *theirs;
   uint32_t n, j;
-  int err;
 } settle_arg;
 
+#define SETTLE_STOP 1
+
+static bool offers_full(const am_rec *r) { return r->offers.len / AM_SID_BYTES >= r->offers_max; }
+
+/* Walks our ids under the range beside their sorted list: ours they lack
+ * are offered, theirs we lack are wanted. Stops walking when no more
+ * offers fit or the round's work budget is spent (the rest of their list
+ * is then looked up one by one). */
 static int settle_cb(const uint8_t id[static 32], void *arg) {
   settle_arg *s = arg;
+  am_rec *r = s->r;
+  if (++r->work > r->work_max || offers_full(r)) {
+    r->partial = true;
+    return SETTLE_STOP;
+  }
   while (s->j < s->n) {
     int c = memcmp(s->theirs + (size_t)s->j * AM_SID_BYTES, id, AM_SID_BYTES);
     if (c > 0) break;
     if (c < 0) {
-      int rc = add_id(&s->r->wants, s->r->wants_max, s->theirs + (size_t)s->j * AM_SID_BYTES,
-                      &s->r->partial);
+      int rc = add_id(&r->wants, r->wants_max, s->theirs + (size_t)s->j * AM_SID_BYTES, &r->partial);
       if (rc) return rc;
     }
     s->j++;
     if (c == 0) return 0;
   }
-  return add_id(&s->r->offers, s->r->offers_max, id, &s->r->partial);
+  return add_id(&r->offers, r->offers_max, id, &r->partial);
 }
 
 static int settle(am_txn *t, am_rec *r, const am_prefix *p, const uint8_t *theirs, uint32_t n,
@@ -134,10 +147,16 @@ static int settle(am_txn *t, am_rec *r, const am_prefix *p, const uint8_t *their
   settle_arg s = {.r = r, .theirs = theirs, .n = n};
   int rc = am_sync_each(t, p, NULL, settle_cb, &s, err);
   if (rc == AM_ENOMEM) return am_fail(err, rc, "out of memory settling a range");
-  if (rc) return rc;
-  for (; s.j < n; s.j++)
-    if ((rc = add_id(&r->wants, r->wants_max, theirs + (size_t)s.j * AM_SID_BYTES, &r->partial)))
+  bool walked = rc == 0;
+  if (rc && rc != SETTLE_STOP) return rc;
+  for (; s.j < n; s.j++) {
+    const uint8_t *sid = theirs + (size_t)s.j * AM_SID_BYTES;
+    uint8_t id[32];
+    /* Past the walk, each of theirs costs a lookup. */
+    if (!walked && (r->work++, am_sync_find(t, sid, id) == 0)) continue;
+    if ((rc = add_id(&r->wants, r->wants_max, sid, &r->partial)))
       return am_fail(err, rc, "out of memory settling a range");
+  }
   return 0;
 }
 
@@ -179,6 +198,13 @@ int am_rec_answer(am_txn *t, am_rec *r, const uint8_t *in, size_t len, am_error 
   int rc;
   while ((rc = am_range_next(in, len, &off, &e, err)) == 1) {
     r->entries_in++;
+    /* A round's answer costs at most work_max ids visited: what is left
+     * is not answered (partial), whatever the peer sends. */
+    if (r->work > r->work_max) {
+      r->partial = true;
+      return 0;
+    }
+    r->work += e.mode == AM_RANGE_FPS ? 16 : 1 + e.n;
     if (e.mode == AM_RANGE_FPS) {
       rc = answer_fps(t, r, &e, err);
     } else {

@@ -25,6 +25,7 @@
 #include "store/store.h"
 
 #define AM_REC_LEAF 32 /* a range with at most this many ids is listed */
+#define AM_REC_WORK_MAX (1u << 20) /* ids visited and entries answered per round */
 
 typedef struct am_rec {
   /* The next round's entries, cut into messages of at most chunk_max
@@ -37,6 +38,7 @@ typedef struct am_rec {
   am_buf wants;  /* short ids the peer holds that we lack */
   size_t offers_max, wants_max; /* in ids */
   bool partial;
+  size_t work, work_max; /* this round's cost so far, and its budget */
   /* What the rounds so far found (for logs, status and the benchmark). */
   uint64_t entries_in, entries_out, ranges_differing;
 } am_rec;

@@ -24,6 +24,7 @@ struct am_store {
   bool ann_tables; /* false: a format-1 store opened read-only */
   bool peer_tables; /* false: a format-1 or 2 store opened read-only */
   bool sum_table;   /* false: a format 1-3 store opened read-only */
+  bool open_map_full; /* the upgrade at open needed a larger map */
   const am_identity *signer;
   char path[4096];
   bool read_only;
@@ -127,6 +128,7 @@ static int open_dbs(am_store *s, bool create, am_error *err) {
   return 0;
 fail:
   mdb_txn_abort(txn);
+  if (rc == MDB_MAP_FULL) s->open_map_full = true;
   if (rc == MDB_NOTFOUND)
     return am_fail(err, AM_ECORRUPT, "%s is not an Amicale store (its database has no Amicale tables)",
                    s->path);
@@ -184,7 +186,15 @@ int am_store_open(am_store **out, const char *dir, const am_store_opts *opts,
    * until MDB_READERS_FULL. */
   int dead = 0;
   mdb_reader_check(s->env, &dead);
-  if ((rc = open_dbs(s, o.create, err))) goto fail;
+  /* An upgrade writes (format 4 sums every announcement held): when the
+   * map is too small for it, it grows as for any write, then runs again. */
+  for (;;) {
+    s->open_map_full = false;
+    if (!(rc = open_dbs(s, o.create, err))) break;
+    size_t cur = am_store_map_size(s);
+    if (!s->open_map_full || cur >= AM_STORE_MAX_MAP) goto fail;
+    if ((rc = mdb_env_set_mapsize(s->env, cur * 2))) goto mdb_fail;
+  }
   *out = s;
   return 0;
 mdb_fail:

@@ -417,6 +417,72 @@ static void test_upgrade_from_format_2(void) {
   mdb_env_close(env);
 }
 
+/* A format-3 store whose map is nearly full of announcements: the
+ * format-4 upgrade (the sums of every id) needs more room, and gets it as
+ * any write would, instead of leaving a store no write can open. */
+static void test_upgrade_map_full(void) {
+  char dir[256], p[300];
+  am_error err = {0};
+  fresh(dir, sizeof dir);
+  REQUIRE(am_node_create(dir, "N", AM_KIND_SCHOOL, 0, &err) == 0);
+  snprintf(p, sizeof p, "%s/store", dir);
+  MDB_env *env;
+  MDB_txn *txn;
+  MDB_dbi dbi;
+  REQUIRE(mdb_env_create(&env) == 0);
+  mdb_env_set_maxdbs(env, 16);
+  REQUIRE(mdb_env_open(env, p, 0, 0600) == 0);
+  REQUIRE(mdb_txn_begin(env, NULL, 0, &txn) == 0);
+  REQUIRE(mdb_dbi_open(txn, "ann_sum", 0, &dbi) == 0);
+  REQUIRE(mdb_drop(txn, dbi, 1) == 0);
+  REQUIRE(mdb_dbi_open(txn, "meta", 0, &dbi) == 0);
+  uint8_t three[4] = {0, 0, 0, 3};
+  MDB_val k = {6, "format"}, v = {4, three};
+  REQUIRE(mdb_put(txn, dbi, &k, &v, 0) == 0);
+  REQUIRE(mdb_txn_commit(txn) == 0);
+  /* Raw rows until the map is full (no sums: what a format-3 store holds). */
+  uint8_t val[600];
+  memset(val, 'x', sizeof val);
+  size_t rows = 0;
+  /* Big transactions, then smaller ones: the last free pages go too. */
+  for (int batch = 2000; batch >= 1; batch /= 10)
+  for (int done = 0; !done;) {
+    REQUIRE(mdb_txn_begin(env, NULL, 0, &txn) == 0);
+    REQUIRE(mdb_dbi_open(txn, "ann", 0, &dbi) == 0);
+    size_t added = 0;
+    for (int i = 0; i < batch; i++) {
+      uint8_t id[32];
+      am_random(id, sizeof id);
+      MDB_val rk = {32, id}, rv = {sizeof val, val};
+      int rc = mdb_put(txn, dbi, &rk, &rv, 0);
+      if (rc == MDB_MAP_FULL) {
+        done = 1;
+        break;
+      }
+      REQUIRE(rc == 0);
+      added++;
+    }
+    if (done) {
+      mdb_txn_abort(txn);
+      break;
+    }
+    int crc = mdb_txn_commit(txn); /* the commit's own pages may not fit */
+    if (crc == MDB_MAP_FULL) break;
+    REQUIRE(crc == 0);
+    rows += added;
+  }
+  mdb_env_close(env);
+  CHECK(rows > 10000);
+  am_node n;
+  int rc = am_node_open(&n, dir, AM_NODE_STORE, &err);
+  if (rc) fprintf(stderr, "  open: %s\n", err.msg);
+  REQUIRE(rc == 0);
+  size_t summed = 0;
+  CHECK_INT(am_store_read(n.store, count_summed, &summed, &err), 0);
+  CHECK_INT(summed, rows);
+  am_node_close(&n);
+}
+
 static void test_config_network(void) {
   char dir[256], p[300];
   am_error err = {0};
@@ -908,6 +974,7 @@ int main(void) {
   RUN(test_newer_format);
   RUN(test_upgrade_from_format_1);
   RUN(test_upgrade_from_format_2);
+  RUN(test_upgrade_map_full);
   RUN(test_config_network);
   RUN(test_put_get_remove);
   RUN(test_map_grows);

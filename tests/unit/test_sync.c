@@ -397,6 +397,43 @@ static void test_caps(void) {
   am_store_close(b);
 }
 
+/* A hostile round (the same costly entry over and over) costs a bounded
+ * amount of work, and offers that do not fit do not stop the wants. */
+static void test_budget(void) {
+  am_store *a = fresh(), *b = fresh();
+  REQUIRE(a && b);
+  fill(a, b, 0, 5000, 0);
+  am_buf in = {0};
+  am_prefix root = {0};
+  for (int i = 0; i < 1000; i++) CHECK_INT(am_range_put_ids(&in, &root, NULL, 0), 0);
+  am_rec r;
+  am_rec_init(&r, 1 << 20, 65536, 100, 1000);
+  r.work_max = 20000;
+  ans_op o = {.r = &r, .in = &in, .nin = 1};
+  CHECK_INT(am_store_read(a, ans_txn, &o, &err), 0);
+  CHECK(r.partial);
+  CHECK(r.work <= 20000 + 5000);
+  CHECK(r.offers.len / AM_SID_BYTES <= 100);
+  am_rec_free(&r);
+  am_buf_free(&in);
+  /* Their list of 3 ids we lack, and our 5000 they lack with room to offer
+   * only 10: all 3 are still wanted. */
+  uint8_t ids[3][AM_SID_BYTES];
+  for (int i = 0; i < 3; i++) memset(ids[i], 0x10 * (i + 1), AM_SID_BYTES);
+  am_buf in2 = {0};
+  CHECK_INT(am_range_put_ids(&in2, &root, ids[0], 3), 0);
+  am_rec_init(&r, 1 << 20, 65536, 10, 1000);
+  ans_op o2 = {.r = &r, .in = &in2, .nin = 1};
+  CHECK_INT(am_store_read(a, ans_txn, &o2, &err), 0);
+  CHECK(r.partial);
+  CHECK_INT(r.offers.len / AM_SID_BYTES, 10);
+  CHECK_INT(r.wants.len / AM_SID_BYTES, 3);
+  am_rec_free(&r);
+  am_buf_free(&in2);
+  am_store_close(a);
+  am_store_close(b);
+}
+
 /* Damaged rounds are refused and change nothing. */
 static void test_bad_round(void) {
   am_store *a = fresh();
@@ -419,6 +456,7 @@ int main(void) {
   RUN(test_sessions);
   RUN(test_one_difference);
   RUN(test_caps);
+  RUN(test_budget);
   RUN(test_bad_round);
   char cmd[300];
   snprintf(cmd, sizeof cmd, "rm -rf %s", tmproot);
