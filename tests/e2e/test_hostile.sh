@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Hostile peers and faults against a real amicaled (PROTOCOL.md 14.8): garbage,
 # truncated and oversized handshakes, a peer sending one byte per second, a
-# connection flood, an authenticated peer that never reads, a forged frame.
+# connection flood, an authenticated peer that never reads, a forged frame,
+# a costly replication round, a want left unanswered.
 # After each, the node still serves its real peer and its memory stays
 # bounded. The misbehaving side is tests/tools/probe.c.
 . "$(dirname "$0")/lib.sh"
@@ -36,7 +37,7 @@ still_serving() {
   expect_true "A answers status after $what" _status_ok "$T/A"
   wait_for "A still connected to B after $what" 20 peer_connected "$T/A" "$KEY_B"
   n_events=$((n_events + 1))
-  expect_status 0 "$AMICALE_BIN" event add --dir "$T/A" --title "Event $n_events" --start 2031-01-0${n_events}T18:00
+  expect_status 0 "$AMICALE_BIN" event add --dir "$T/A" --title "Event $n_events" --start "$(printf '2031-01-%02dT18:00' "$n_events")"
   wait_for "B got event $n_events after $what" 20 bash -c "'$AMICALE_BIN' event list --dir '$T/B' | grep -q 'Event $n_events'"
 }
 
@@ -87,6 +88,19 @@ wait_for "A logged it as too slow" 20 log_has A "too-slow" ||
     grep -v "refusing a connection\|incoming connection\|closed during the handshake" "$T/A.log" |
       tail -n 40 | sed 's/^/    | /'; }
 still_serving "a peer that never reads"
+
+# Replication (PROTOCOL.md 15): a round made of the costliest entry over
+# and over does not stop the node answering; a peer that asks to be
+# offered an announcement, gets the want and never answers is dropped.
+probe sync-flood "$ADDR_A" "$T/P" "$KEY_A" 262140
+expect_eq "a costly sync round: the node still answers pings" 0 "$RC"
+expect_out_contains "answered a ping"
+still_serving "a round of 262,140 costly entries"
+probe hold-want "$ADDR_A" "$T/P" "$KEY_A"
+expect_eq "a peer that never answers a want is dropped" 0 "$RC"
+expect_out_contains "goodbye too-slow"
+expect_true "A logged the unanswered want" log_has A "did not answer our want"
+still_serving "a peer that never answers a want"
 
 # The connection limit: a node allowing 3 connections refuses the rest of a
 # flood (8 connections: within the per-address burst, so only the

@@ -13,6 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
+bool am_tc_replicate;
+
 long long am_tc_now_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -141,6 +143,7 @@ int am_tc_open(am_tclient *c, const char *addr, const char *bind_ip,
   snprintf(m.hello.software, sizeof m.hello.software, "amicale-test-client");
   snprintf(m.hello.caps[0], sizeof m.hello.caps[0], "announce");
   m.hello.ncaps = 1;
+  if (am_tc_replicate) snprintf(m.hello.caps[m.hello.ncaps++], sizeof m.hello.caps[0], "replicate");
   m.hello.time = (uint64_t)time(NULL);
   if (am_tc_send(c, &m)) return refuse(c, -1, "cannot send the hello");
   if (am_tc_recv(c, &m, am_tc_now_ms() + 10000)) return refuse(c, -1, "no hello came back");

@@ -6,6 +6,7 @@
 #ifndef AMICALE_TESTS_CLIENT_H
 #define AMICALE_TESTS_CLIENT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -14,6 +15,9 @@
 #include "proto/session.h"
 
 long long am_tc_now_ms(void);
+
+/* When true, the hello lists "replicate" too (section 15 messages). */
+extern bool am_tc_replicate;
 
 /* TCP connection to "a.b.c.d:port", from source address bind_ip (NULL:
  * any); -1 when it fails. */

@@ -16,6 +16,13 @@
  *   noread ADDR DIR KEY     a session, then pings without ever reading the
  *                           answers; expects the daemon to drop us
  *   bad-frame ADDR DIR KEY  a session, then a frame whose tag is wrong
+ *   sync-flood ADDR DIR KEY N  a replication session (15.4) whose first
+ *                           round is N copies of the costliest entry (all of
+ *                           the node's ids, listed as none), then a ping:
+ *                           expects the pong within 20 s
+ *   hold-want ADDR DIR KEY  offers an id the node lacks, takes the want and
+ *                           never answers it (pings are answered): expects
+ *                           goodbye too-slow within 30 s
  *   relay ADDR DIR KEY FILE a session, then every envelope of FILE (as
  *                           `amicale announcement export` writes them) in
  *                           announce messages, as a peer relaying them
@@ -40,6 +47,7 @@
 #include "crypto/handshake.h"
 #include "proto/announce.h"
 #include "proto/session.h"
+#include "proto/sync.h"
 #include "store/datadir.h"
 #include "tests/tools/client.h"
 
@@ -155,6 +163,69 @@ static int relay(const char *addr, const char *dir, const char *key, const char 
   return rc;
 }
 
+/* Reads until a message of `type` (or a goodbye) arrives, answering pings. */
+static int wait_for_msg(am_tclient *s, uint64_t type, long long deadline, am_msg *m) {
+  while (am_tc_recv(s, m, deadline) == 0) {
+    if (m->type == type || m->type == AM_MSG_GOODBYE) return 0;
+    if (m->type == AM_MSG_PING) {
+      am_msg pong = {.type = AM_MSG_PONG, .token = m->token};
+      am_tc_send(s, &pong);
+    }
+  }
+  return -1;
+}
+
+static int replication_probe(const char *mode, const char *addr, const char *dir,
+                             const char *key, long n) {
+  am_tc_replicate = true;
+  am_tclient s;
+  int rc = open_session(&s, addr, dir, key);
+  if (rc) {
+    printf("%s: %s\n", rc < 0 ? "failure" : "refused", s.refusal);
+    am_tc_close(&s);
+    return 1;
+  }
+  am_msg m;
+  rc = 1;
+  if (!strcmp(mode, "sync-flood")) {
+    size_t max = AM_SYNC_BYTES_MAX / 4, k = n > 0 && (size_t)n < max ? (size_t)n : max;
+    uint8_t *in = calloc(k, 4);
+    for (size_t i = 0; i < k; i++) in[4 * i] = AM_RANGE_IDS; /* depth 0, no ids */
+    am_msg y = {.type = AM_MSG_SYNC, .flags = AM_SYNC_START, .data = in, .data_len = k * 4};
+    am_msg ping = {.type = AM_MSG_PING, .token = 99};
+    long long t0 = am_tc_now_ms();
+    if (am_tc_send(&s, &y) == 0 && am_tc_send(&s, &ping) == 0 &&
+        wait_for_msg(&s, AM_MSG_PONG, t0 + 20000, &m) == 0 && m.type == AM_MSG_PONG) {
+      printf("answered a ping %lld ms after a round of %zu costly entries\n",
+             am_tc_now_ms() - t0, k);
+      rc = 0;
+    } else {
+      printf("no pong within 20 s of a round of %zu costly entries\n", k);
+    }
+    free(in);
+  } else {
+    uint8_t sid[16];
+    am_random(sid, sizeof sid);
+    am_msg o = {.type = AM_MSG_OFFER, .data = sid, .nids = 1};
+    long long t0 = am_tc_now_ms();
+    if (am_tc_send(&s, &o) == 0 && wait_for_msg(&s, AM_MSG_WANT, t0 + 10000, &m) == 0 &&
+        m.type == AM_MSG_WANT) {
+      /* Wanted: now silence, but for pongs. */
+      if (wait_for_msg(&s, AM_MSG_GOODBYE, t0 + 30000, &m) == 0 && m.type == AM_MSG_GOODBYE) {
+        const char *why = am_bye_name(m.code);
+        printf("goodbye %s %lld ms after the want\n", why ? why : "?", am_tc_now_ms() - t0);
+        rc = m.code == AM_BYE_TOO_SLOW ? 0 : 1;
+      } else {
+        printf("still connected 30 s after a want left unanswered\n");
+      }
+    } else {
+      printf("the offer was not wanted\n");
+    }
+  }
+  am_tc_close(&s);
+  return rc;
+}
+
 int main(int argc, char **argv) {
   if (argc < 3) {
     fprintf(stderr, "usage: amicale-probe MODE ADDR [...] (see the source)\n");
@@ -180,6 +251,8 @@ int main(int argc, char **argv) {
     return closed > 0 ? 0 : 1;
   }
   if (argc >= 6 && !strcmp(mode, "relay")) return relay(addr, argv[3], argv[4], argv[5]);
+  if (argc >= 5 && (!strcmp(mode, "sync-flood") || !strcmp(mode, "hold-want")))
+    return replication_probe(mode, addr, argv[3], argv[4], argc > 5 ? atol(argv[5]) : 0);
   if (argc >= 5 && (!strcmp(mode, "session") || !strcmp(mode, "noread") ||
                     !strcmp(mode, "bad-frame"))) {
     am_tclient s;
