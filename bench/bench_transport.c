@@ -240,7 +240,7 @@ static double throughput(ident *me, size_t megabytes) {
 /* ---- baselines ---- */
 
 static double per_op(int what, int n) {
-  uint8_t sk[32], pk[32], q[32], seed[32], esk[64], epk[32], sig[64], msg[63];
+  uint8_t sk[32], pk[32], q[32] = {0}, seed[32], esk[64], epk[32], sig[64], msg[63];
   randombytes_buf(sk, 32);
   crypto_scalarmult_base(pk, sk);
   randombytes_buf(seed, 32);

@@ -82,8 +82,8 @@ int am_ann_get(am_txn *t, const uint8_t id[static AM_ANN_ID_BYTES],
 
 int am_ann_load(am_txn *t, const uint8_t id[static AM_ANN_ID_BYTES], am_ann *a,
                 am_error *err) {
-  const uint8_t *p;
-  size_t len;
+  const uint8_t *p = NULL;
+  size_t len = 0;
   int rc = am_ann_get(t, id, &p, &len), reason;
   if (rc == AM_ENOTFOUND) return am_fail(err, rc, "no such announcement");
   if (rc) return am_fail(err, rc, "cannot read an announcement from the store");
@@ -554,8 +554,8 @@ static int each_range(am_txn *t, int which, const uint8_t *prefix, size_t plen,
       break;
     }
     const uint8_t *id = which == AM_DB_ANN_SEQ ? v.mv_data : (const uint8_t *)k.mv_data + id_at;
-    const uint8_t *p;
-    size_t len;
+    const uint8_t *p = NULL;
+    size_t len = 0;
     if (which == AM_DB_ANN) {
       p = v.mv_data, len = v.mv_size;
     } else if ((rc = am_ann_get(t, id, &p, &len))) {
@@ -593,8 +593,8 @@ int am_ann_each_since(am_txn *t, const uint8_t origin[static AM_ANN_KEY_BYTES],
   for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0;
        rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
     if (k.mv_size != SEQ_KEY || memcmp(k.mv_data, origin, 32) != 0) { rc = MDB_NOTFOUND; break; }
-    const uint8_t *p;
-    size_t len;
+    const uint8_t *p = NULL;
+    size_t len = 0;
     if (v.mv_size != AM_ANN_ID_BYTES) { rc = AM_ECORRUPT; break; }
     if ((rc = am_ann_get(t, v.mv_data, &p, &len))) { rc = rc == AM_ENOTFOUND ? AM_ECORRUPT : rc; break; }
     if ((stop = cb(t, v.mv_data, p, len, arg))) break;
