@@ -2,8 +2,8 @@
  *
  * Generates N signed announcements (default 100,000) from a handful of
  * origin nodes - events and job offers with realistic field sizes, and
- * member profiles - and writes them concatenated to a file. Then measures,
- * in the same run and on the same file:
+ * member profiles (bench/common.c) - and writes them concatenated to a
+ * file. Then measures, in the same run and on the same file:
  *   (a) the raw single-core limit: per record, Ed25519 verification of the
  *       same bytes (crypto_sign_verify_detached over context + signed part),
  *       msgpack_unpack of the signed part, and one LMDB put of the envelope
@@ -29,191 +29,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "bench/common.h"
 #include "crypto/batch.h"
 #include "crypto/sign.h"
 #include "store/ingest.h"
 
 #define ORIGINS 5
 
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* CPU time of the whole process (all its threads), user + system. */
-static double cpu_s(void) {
-  struct rusage ru;
-  getrusage(RUSAGE_SELF, &ru);
-  return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
-         (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
-}
-
 /* Wall-clock and CPU seconds of one measurement. */
 typedef struct took {
   double wall, cpu;
 } took;
-
-static uint64_t rng = 0x9E3779B97F4A7C15ULL;
-static uint32_t rnd(uint32_t n) {
-  rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
-  return (uint32_t)(rng % n);
-}
-#define PICK(a) (a[rnd(sizeof a / sizeof *a)])
-
-static const char *words[] = {"le", "la", "les", "des", "une", "pour", "avec", "dans", "sur",
-  "anciens", "élèves", "promotion", "réseau", "rencontre", "soirée", "conférence", "projet",
-  "équipe", "entreprise", "développement", "stratégie", "données", "ingénierie", "finance",
-  "marché", "client", "innovation", "responsable", "expérience", "compétences", "métier",
-  "échanges", "partage", "carrière", "mentorat", "international", "industrie", "énergie",
-  "transition", "numérique", "santé", "recherche", "formation", "accueil", "programme",
-  "intervenants", "débat", "table ronde", "cocktail", "networking", "opportunités", "été",
-  "présentation", "témoignages", "après-midi", "inscription", "gratuite", "places", "limitées"};
-static const char *given[] = {"Marie", "Jean", "Éléonore", "Lucas", "Chloé", "Hugo", "Inès",
-  "Léa", "Thomas", "Camille", "Zoé", "Noé", "Anaïs", "Björn", "Åsa", "Jürgen", "María", "João"};
-static const char *family[] = {"Martin", "Bernard", "Dubois", "Thomas", "Robert", "Richard",
-  "Petit", "Durand", "Leroy", "Moreau", "Lœvenbruck", "Åström", "García López", "Nguyen"};
-static const char *employers[] = {"Société Générale", "BNP Paribas", "Airbus", "Thales",
-  "TotalEnergies", "EDF", "Capgemini", "L'Oréal", "LVMH", "Sanofi", "Decathlon", "Michelin",
-  "Renault", "Safran", "Orange", "Dassault Systèmes", "Ubisoft", "Doctolib", "Mistral AI"};
-static const char *titles[] = {"Ingénieur logiciel", "Data Scientist", "Chef de projet",
-  "Directeur financier", "Consultant senior", "Product Manager", "Responsable RH",
-  "Analyste risques", "Ingénieure procédés", "Directrice marketing", "Auditeur"};
-static const char *event_titles[] = {"Afterwork des anciens", "Conférence annuelle",
-  "Gala de la promotion", "Table ronde : carrières dans l'énergie", "Forum entreprises",
-  "Dîner des 10 ans de promo", "Atelier CV et entretiens", "Visite de site industriel"};
-static const char *cities[] = {"Paris", "Lyon", "Marseille", "Toulouse", "Lille", "Nantes",
-  "Bordeaux", "Strasbourg", "Montréal", "Londres", "Genève", "Bruxelles", "München", "Tokyo"};
-static const char *countries[] = {"France", "Canada", "Royaume-Uni", "Suisse", "Belgique",
-  "Allemagne", "Japon"};
-static const char *skills[] = {"Python", "SQL", "Java", "C++", "Gestion de projet", "Agile",
-  "Finance", "Marketing", "Management", "Machine Learning", "Lean", "Audit", "Négociation",
-  "Cybersécurité", "Cloud", "Supply chain", "Droit", "Design", "Statistiques", "Rust"};
-static const char *langs[] = {"Français", "Anglais", "Espagnol", "Allemand", "Italien"};
-static const char *programmes[] = {"Ingénieur généraliste", "Master Data Science",
-  "Master Management", "MBA", "Double diplôme", "Mastère spécialisé", "Doctorat"};
-static const char *venues[] = {"Maison des Anciens, 12 rue de la Paix", "Campus, amphithéâtre B",
-  "Hôtel de ville, salle des fêtes", "Siège social, auditorium", "Péniche Le Marcounet"};
-
-/* ---- generation ---- */
-
-static char *text_of(size_t target, bool lines) {
-  char *s = malloc(target + 64);
-  size_t n = 0;
-  int sentence = 0;
-  while (n < target) {
-    const char *w = PICK(words);
-    size_t k = strlen(w);
-    if (n) s[n++] = sentence == 12 ? (lines && rnd(3) == 0 ? '\n' : ' ') : ' ';
-    if (sentence == 12) sentence = 0;
-    memcpy(s + n, w, k);
-    n += k;
-    if (++sentence == 12) s[n++] = '.';
-  }
-  s[n] = '\0';
-  return s;
-}
-
-static void text(am_aval *v, const char *s) {
-  v->s = strdup(s);
-  v->set = true;
-}
-static void own(am_aval *v, char *s) {
-  v->s = s;
-  v->set = true;
-}
-static void num(am_aval *v, uint64_t u) {
-  v->u = u;
-  v->set = true;
-}
-static void list(am_aval *v, const char **from, size_t nfrom, uint32_t n) {
-  v->l.v = calloc(n, sizeof *v->l.v);
-  for (uint32_t i = 0; i < n; i++) {
-    /* Distinct items: consecutive picks from a random start. */
-    v->l.v[i] = strdup(from[(rnd((uint32_t)nfrom) + i) % nfrom]);
-  }
-  v->l.n = n;
-  v->set = true;
-}
-
-static void gen_event(am_ann *a, uint64_t now) {
-  am_aval *b = a->body;
-  char t[200], url[200];
-  const char *city = PICK(cities);
-  snprintf(t, sizeof t, "%s - %s %u", PICK(event_titles), city, 2026 + rnd(2));
-  text(&b[AM_EV_TITLE], t);
-  own(&b[AM_EV_DESCRIPTION], text_of(300 + rnd(1200), true));
-  uint64_t start = now + 86400 * (1 + rnd(150));
-  num(&b[AM_EV_STARTS_AT], start);
-  num(&b[AM_EV_ENDS_AT], start + 3600 * (2 + rnd(6)));
-  text(&b[AM_EV_TIMEZONE], "Europe/Paris");
-  text(&b[AM_EV_VENUE], PICK(venues));
-  text(&b[AM_EV_CITY], city);
-  text(&b[AM_EV_COUNTRY], PICK(countries));
-  if (rnd(4) == 0) {
-    snprintf(url, sizeof url, "https://visio.example.org/r/%08x", rnd(1u << 31));
-    text(&b[AM_EV_ONLINE], url);
-  }
-  text(&b[AM_EV_ORGANISER], "Association des anciens élèves");
-  num(&b[AM_EV_CAPACITY], 20 + rnd(400));
-  text(&b[AM_EV_LANGUAGE], "fr");
-  list(&b[AM_EV_TAGS], words + 9, sizeof words / sizeof *words - 9, 2 + rnd(3));
-  snprintf(url, sizeof url, "https://anciens.example.org/evenements/%u/inscription", rnd(1u << 20));
-  text(&b[AM_EV_REGISTRATION], url);
-  num(&b[AM_EV_STATUS], AM_EV_SCHEDULED);
-  a->expires = b[AM_EV_ENDS_AT].u + 86400;
-}
-
-static void gen_job(am_ann *a, uint64_t now) {
-  am_aval *b = a->body;
-  char url[200];
-  text(&b[AM_JOB_TITLE], PICK(titles));
-  text(&b[AM_JOB_EMPLOYER], PICK(employers));
-  num(&b[AM_JOB_CONTRACT], rnd(8));
-  text(&b[AM_JOB_CITY], PICK(cities));
-  text(&b[AM_JOB_COUNTRY], PICK(countries));
-  num(&b[AM_JOB_REMOTE], rnd(3));
-  own(&b[AM_JOB_DESCRIPTION], text_of(800 + rnd(2200), true));
-  list(&b[AM_JOB_SKILLS], skills, sizeof skills / sizeof *skills, 4 + rnd(5));
-  num(&b[AM_JOB_EXPERIENCE], rnd(6));
-  uint64_t lo = 30000 + 1000 * rnd(40);
-  num(&b[AM_JOB_SALARY_MIN], lo);
-  num(&b[AM_JOB_SALARY_MAX], lo + 1000 * rnd(30));
-  text(&b[AM_JOB_CURRENCY], "EUR");
-  num(&b[AM_JOB_SALARY_PERIOD], 0);
-  snprintf(url, sizeof url, "https://carrieres.example.com/offres/%u", rnd(1u << 24));
-  text(&b[AM_JOB_APPLY], url);
-  num(&b[AM_JOB_POSTED], 20251201 + rnd(28));
-  num(&b[AM_JOB_VALID_THROUGH], 20260601 + rnd(28));
-  num(&b[AM_JOB_ALUMNI_ONLY], rnd(2));
-  a->expires = now + 86400 * (60 + rnd(120));
-}
-
-static void gen_profile(am_ann *a) {
-  am_aval *b = a->body;
-  char url[200];
-  text(&b[AM_F_GIVEN_NAME], PICK(given));
-  text(&b[AM_F_FAMILY_NAME], PICK(family));
-  num(&b[AM_F_PROMO], 1975 + rnd(50));
-  text(&b[AM_F_PROGRAMME], PICK(programmes));
-  text(&b[AM_F_EMPLOYER], PICK(employers));
-  text(&b[AM_F_JOB_TITLE], PICK(titles));
-  text(&b[AM_F_CITY], PICK(cities));
-  text(&b[AM_F_COUNTRY], PICK(countries));
-  list(&b[AM_F_SKILLS], skills, sizeof skills / sizeof *skills, 2 + rnd(4));
-  list(&b[AM_F_LANGUAGES], langs, sizeof langs / sizeof *langs, 1 + rnd(3));
-  if (rnd(2)) {
-    snprintf(url, sizeof url, "https://www.linkedin.com/in/membre-%u", rnd(1u << 30));
-    text(&b[AM_F_LINKEDIN], url);
-  }
-  if (rnd(2)) own(&b[AM_F_BIO], text_of(50 + rnd(350), false));
-  num(&b[AM_F_MENTORING], rnd(2));
-}
 
 typedef struct corpus {
   am_identity ids[ORIGINS];
@@ -229,9 +59,9 @@ static int generate(const char *path, size_t n, uint64_t now, corpus *c) {
   uint64_t version[ORIGINS] = {0}, object[ORIGINS][AM_K__COUNT] = {{0}};
   c->key = malloc(n * sizeof *c->key);
   am_buf env = {0};
+  gen g = GEN_INIT;
   for (size_t i = 0; i < n; i++) {
-    int o = (int)(i % ORIGINS), r = (int)rnd(10);
-    int kind = r < 4 ? AM_K_EVENT : r < 7 ? AM_K_JOB : AM_K_PROFILE;
+    int o = (int)(i % ORIGINS), kind = gen_kind(&g);
     am_ann a;
     am_ann_init(&a, kind);
     a.object = ++object[o][kind];
@@ -239,10 +69,9 @@ static int generate(const char *path, size_t n, uint64_t now, corpus *c) {
     /* An origin stamps each announcement with its clock as it signs and
      * numbers them in order: created grows with the version, over the
      * last 30 days. */
-    a.created = now - 30 * 86400 + (uint64_t)(30.0 * 86400 * (double)i / (double)n) + rnd(60);
-    if (kind == AM_K_EVENT) gen_event(&a, now);
-    else if (kind == AM_K_JOB) gen_job(&a, now);
-    else gen_profile(&a);
+    a.created =
+        now - 30 * 86400 + (uint64_t)(30.0 * 86400 * (double)i / (double)n) + gen_rnd(&g, 60);
+    gen_body(&g, &a, now);
     am_error err = {0};
     env.len = 0;
     if (am_ann_seal(&a, &c->ids[o], &env, &err)) {
@@ -278,23 +107,6 @@ static uint8_t *read_file(const char *path, size_t *len) {
  * writes of the step about to be timed. */
 static void settle(void) { sync(); }
 
-static void loadavg(const char *when) {
-  char b[128] = "?";
-  FILE *f = fopen("/proc/loadavg", "r");
-  if (f) {
-    if (!fgets(b, sizeof b, f)) b[0] = '\0';
-    fclose(f);
-  }
-  b[strcspn(b, "\n")] = '\0';
-  printf("load average %s: %s\n", when, b);
-}
-
-static void rm_rf(const char *dir) {
-  char cmd[512];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-  if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
-}
-
 /* ---- (a) the raw single-core limit ---- */
 
 #define CTX_LEN (sizeof AM_ANN_SIG_CONTEXT)
@@ -315,7 +127,7 @@ static took raw_limit(const char *file, const char *dir, const corpus *c, size_t
   msgpack_zone_init(&zone, 4096);
 
   settle();
-  double t0 = now_s(), c0 = cpu_s();
+  double t0 = bench_now(), c0 = bench_cpu_self(NULL);
   size_t len, pos = 0, i = 0;
   uint8_t *buf = read_file(file, &len);
   while (pos < len) {
@@ -370,13 +182,13 @@ static took raw_limit(const char *file, const char *dir, const corpus *c, size_t
       break;
     }
   }
-  took dt = {now_s() - t0, cpu_s() - c0};
+  took dt = {bench_now() - t0, bench_cpu_self(NULL) - c0};
   if (i != c->n) { fprintf(stderr, "raw: %zu of %zu\n", i, c->n); exit(1); }
   free(buf);
   msgpack_zone_destroy(&zone);
   free(env_p), free(env_len), free(m);
   mdb_env_close(env);
-  rm_rf(dir);
+  bench_rm_rf(dir);
   return dt;
 }
 
@@ -413,14 +225,14 @@ static took ingest(const char *file, const char *dir, const corpus *c, size_t ba
   am_ingest_opts o = {.now = now, .batch = batch, .threads = threads};
   am_ingest_totals tot;
   settle();
-  double t0 = now_s(), c0 = cpu_s();
+  double t0 = bench_now(), c0 = bench_cpu_self(NULL);
   size_t len;
   uint8_t *buf = read_file(file, &len);
   if (am_ann_ingest_buffer(s, buf, len, &o, NULL, NULL, &tot, &err)) {
     fprintf(stderr, "bench: ingest: %s\n", err.msg);
     exit(1);
   }
-  took dt = {now_s() - t0, cpu_s() - c0};
+  took dt = {bench_now() - t0, bench_cpu_self(NULL) - c0};
   if (tot.applied != c->n) {
     fprintf(stderr, "bench: ingest applied %zu of %zu (%zu refused)\n", tot.applied, c->n,
             tot.refused);
@@ -428,7 +240,7 @@ static took ingest(const char *file, const char *dir, const corpus *c, size_t ba
   }
   free(buf);
   am_store_close(s);
-  rm_rf(dir);
+  bench_rm_rf(dir);
   return dt;
 }
 
@@ -437,7 +249,7 @@ static took ingest(const char *file, const char *dir, const corpus *c, size_t ba
 static double open_only(const char *file, const corpus *c, unsigned threads) {
   size_t len, pos = 0, i = 0;
   settle();
-  double t0 = now_s();
+  double t0 = bench_now();
   uint8_t *buf = read_file(file, &len);
   am_span *in = malloc(c->n * sizeof *in);
   for (; pos < len; i++) {
@@ -459,7 +271,7 @@ static double open_only(const char *file, const corpus *c, unsigned threads) {
       am_ann_free(&out[j]);
     }
   }
-  double dt = now_s() - t0;
+  double dt = bench_now() - t0;
   free(in);
   free(buf);
   return dt;
@@ -468,7 +280,7 @@ static double open_only(const char *file, const corpus *c, unsigned threads) {
 static double verify_only(const char *file, const corpus *c) {
   size_t len, pos = 0;
   settle();
-  double t0 = now_s();
+  double t0 = bench_now();
   uint8_t *buf = read_file(file, &len);
   uint8_t *m = malloc(CTX_LEN + AM_ANN_MAX_BYTES);
   memcpy(m, AM_ANN_SIG_CONTEXT, CTX_LEN);
@@ -483,7 +295,7 @@ static double verify_only(const char *file, const corpus *c) {
     if (crypto_sign_verify_detached(sig, m, CTX_LEN + sn, c->ids[i % ORIGINS].pk)) exit(1);
     pos += used;
   }
-  double dt = now_s() - t0;
+  double dt = bench_now() - t0;
   free(m);
   free(buf);
   return dt;
@@ -506,14 +318,14 @@ int main(int argc, char **argv) {
   snprintf(raw, sizeof raw, "%s/raw", dir);
   snprintf(node, sizeof node, "%s/node", dir);
 
-  loadavg("before");
+  bench_loadavg("before");
   int64_t now = (int64_t)time(NULL);
   corpus c = {0};
   for (int o = 0; o < ORIGINS; o++)
     if (am_identity_generate(&c.ids[o], NULL)) return 1;
-  double tg = now_s();
+  double tg = bench_now();
   if (generate(file, n, (uint64_t)now, &c)) return 1;
-  tg = now_s() - tg;
+  tg = bench_now() - tg;
   printf("announcements:   %zu from %d origins (%zu events, %zu jobs, %zu profiles), "
          "avg %zu B, file %.1f MB (generated in %.1f s)\n",
          n, ORIGINS, c.kinds[AM_K_EVENT], c.kinds[AM_K_JOB], c.kinds[AM_K_PROFILE],
@@ -559,9 +371,9 @@ int main(int argc, char **argv) {
            "canonical check, id, verify) %.0f/s on 1 thread, %.0f/s on 2\n",
            (double)n / tv, (double)n / to1, (double)n / to2);
   }
-  loadavg("after");
+  bench_loadavg("after");
   free(c.key);
   for (int o = 0; o < ORIGINS; o++) am_identity_wipe(&c.ids[o]);
-  rm_rf(dir);
+  bench_rm_rf(dir);
   return 0;
 }

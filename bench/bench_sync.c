@@ -9,9 +9,9 @@
  * store is built once per size, in sorted order (full pages, as after a
  * compacting copy; random order would only slow the build), and copied for B
  * (mdb_env_copy2). The k differing ones are real signed announcements -
- * events and member profiles with the field sizes of bench_ingest - sealed
- * by five origins both stores trust and taken in with am_ann_ingest, so
- * what travels is exactly what a node would send.
+ * events and member profiles as bench_ingest makes them (bench/common.c) -
+ * sealed by five origins both stores trust and taken in with
+ * am_ann_ingest, so what travels is exactly what a node would send.
  *
  * Then one reconciliation runs between them in this process, exactly as
  * two nodes run it (node/replicate.c): A, the initiator, opens a session;
@@ -57,6 +57,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench/common.h"
 #include "crypto/sign.h"
 #include "proto/session.h"
 #include "store/announcements.h"
@@ -77,19 +78,11 @@
 #define REC_WANTS_MAX REC_OFFERS_MAX
 #define FETCH_MAX (1u << 18)
 
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void rm_rf(const char *dir);
-
 /* The run's temporary directory, removed at exit whatever happens. */
 static char tmpdir[] = "/tmp/amicale-bench-sync-XXXXXX";
 static bool tmpdir_made;
 static void cleanup(void) {
-  if (tmpdir_made) rm_rf(tmpdir);
+  if (tmpdir_made) bench_rm_rf(tmpdir);
 }
 
 static void die(const char *what, const am_error *err, int rc) {
@@ -97,150 +90,10 @@ static void die(const char *what, const am_error *err, int rc) {
   exit(1);
 }
 
-static void rm_rf(const char *dir) {
-  char cmd[512];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-  if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
-}
+/* The run's random state: the common ids and the differing announcements. */
+static gen rng = GEN_INIT;
 
-static void loadavg(const char *when) {
-  char b[128] = "?";
-  FILE *f = fopen("/proc/loadavg", "r");
-  if (f) {
-    if (!fgets(b, sizeof b, f)) b[0] = '\0';
-    fclose(f);
-  }
-  b[strcspn(b, "\n")] = '\0';
-  printf("load average %s: %s\n", when, b);
-}
-
-static uint64_t rng = 0x9E3779B97F4A7C15ULL;
-static uint64_t next64(void) {
-  rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
-  return rng;
-}
-static uint32_t rnd(uint32_t n) { return (uint32_t)(next64() % n); }
-#define PICK(a) (a[rnd(sizeof a / sizeof *a)])
-
-/* ---- the differing announcements (field sizes as in bench_ingest.c) ---- */
-
-static const char *words[] = {"le", "la", "les", "des", "une", "pour", "avec", "dans", "sur",
-  "anciens", "élèves", "promotion", "réseau", "rencontre", "soirée", "conférence", "projet",
-  "équipe", "entreprise", "développement", "stratégie", "données", "ingénierie", "finance",
-  "marché", "client", "innovation", "responsable", "expérience", "compétences", "métier",
-  "échanges", "partage", "carrière", "mentorat", "international", "industrie", "énergie",
-  "transition", "numérique", "santé", "recherche", "formation", "accueil", "programme",
-  "intervenants", "débat", "table ronde", "cocktail", "networking", "opportunités", "été"};
-static const char *given[] = {"Marie", "Jean", "Éléonore", "Lucas", "Chloé", "Hugo", "Inès",
-  "Léa", "Thomas", "Camille", "Zoé", "Noé", "Anaïs", "Björn", "Åsa", "Jürgen", "María", "João"};
-static const char *family[] = {"Martin", "Bernard", "Dubois", "Thomas", "Robert", "Richard",
-  "Petit", "Durand", "Leroy", "Moreau", "Lœvenbruck", "Åström", "García López", "Nguyen"};
-static const char *employers[] = {"Société Générale", "BNP Paribas", "Airbus", "Thales",
-  "TotalEnergies", "EDF", "Capgemini", "L'Oréal", "LVMH", "Sanofi", "Decathlon", "Michelin",
-  "Renault", "Safran", "Orange", "Dassault Systèmes", "Ubisoft", "Doctolib", "Mistral AI"};
-static const char *titles[] = {"Ingénieur logiciel", "Data Scientist", "Chef de projet",
-  "Directeur financier", "Consultant senior", "Product Manager", "Responsable RH",
-  "Analyste risques", "Ingénieure procédés", "Directrice marketing", "Auditeur"};
-static const char *event_titles[] = {"Afterwork des anciens", "Conférence annuelle",
-  "Gala de la promotion", "Table ronde : carrières dans l'énergie", "Forum entreprises",
-  "Dîner des 10 ans de promo", "Atelier CV et entretiens", "Visite de site industriel"};
-static const char *cities[] = {"Paris", "Lyon", "Marseille", "Toulouse", "Lille", "Nantes",
-  "Bordeaux", "Strasbourg", "Montréal", "Londres", "Genève", "Bruxelles", "München", "Tokyo"};
-static const char *countries[] = {"France", "Canada", "Royaume-Uni", "Suisse", "Belgique",
-  "Allemagne", "Japon"};
-static const char *skills[] = {"Python", "SQL", "Java", "C++", "Gestion de projet", "Agile",
-  "Finance", "Marketing", "Management", "Machine Learning", "Lean", "Audit", "Négociation",
-  "Cybersécurité", "Cloud", "Supply chain", "Droit", "Design", "Statistiques", "Rust"};
-static const char *langs[] = {"Français", "Anglais", "Espagnol", "Allemand", "Italien"};
-static const char *programmes[] = {"Ingénieur généraliste", "Master Data Science",
-  "Master Management", "MBA", "Double diplôme", "Mastère spécialisé", "Doctorat"};
-static const char *venues[] = {"Maison des Anciens, 12 rue de la Paix", "Campus, amphithéâtre B",
-  "Hôtel de ville, salle des fêtes", "Siège social, auditorium", "Péniche Le Marcounet"};
-
-static char *text_of(size_t target, bool lines) {
-  char *s = malloc(target + 64);
-  size_t n = 0;
-  int sentence = 0;
-  while (n < target) {
-    const char *w = PICK(words);
-    size_t k = strlen(w);
-    if (n) s[n++] = sentence == 12 ? (lines && rnd(3) == 0 ? '\n' : ' ') : ' ';
-    if (sentence == 12) sentence = 0;
-    memcpy(s + n, w, k);
-    n += k;
-    if (++sentence == 12) s[n++] = '.';
-  }
-  s[n] = '\0';
-  return s;
-}
-
-static void text(am_aval *v, const char *s) {
-  v->s = strdup(s);
-  v->set = true;
-}
-static void own(am_aval *v, char *s) {
-  v->s = s;
-  v->set = true;
-}
-static void num(am_aval *v, uint64_t u) {
-  v->u = u;
-  v->set = true;
-}
-static void list(am_aval *v, const char **from, size_t nfrom, uint32_t n) {
-  v->l.v = calloc(n, sizeof *v->l.v);
-  for (uint32_t i = 0; i < n; i++) v->l.v[i] = strdup(from[(rnd((uint32_t)nfrom) + i) % nfrom]);
-  v->l.n = n;
-  v->set = true;
-}
-
-static void gen_event(am_ann *a, uint64_t now) {
-  am_aval *b = a->body;
-  char t[200], url[200];
-  const char *city = PICK(cities);
-  snprintf(t, sizeof t, "%s - %s %u", PICK(event_titles), city, 2026 + rnd(2));
-  text(&b[AM_EV_TITLE], t);
-  own(&b[AM_EV_DESCRIPTION], text_of(300 + rnd(1200), true));
-  uint64_t start = now + 86400 * (1 + rnd(150));
-  num(&b[AM_EV_STARTS_AT], start);
-  num(&b[AM_EV_ENDS_AT], start + 3600 * (2 + rnd(6)));
-  text(&b[AM_EV_TIMEZONE], "Europe/Paris");
-  text(&b[AM_EV_VENUE], PICK(venues));
-  text(&b[AM_EV_CITY], city);
-  text(&b[AM_EV_COUNTRY], PICK(countries));
-  if (rnd(4) == 0) {
-    snprintf(url, sizeof url, "https://visio.example.org/r/%08x", rnd(1u << 31));
-    text(&b[AM_EV_ONLINE], url);
-  }
-  text(&b[AM_EV_ORGANISER], "Association des anciens élèves");
-  num(&b[AM_EV_CAPACITY], 20 + rnd(400));
-  text(&b[AM_EV_LANGUAGE], "fr");
-  list(&b[AM_EV_TAGS], words + 9, sizeof words / sizeof *words - 9, 2 + rnd(3));
-  snprintf(url, sizeof url, "https://anciens.example.org/evenements/%u/inscription", rnd(1u << 20));
-  text(&b[AM_EV_REGISTRATION], url);
-  num(&b[AM_EV_STATUS], AM_EV_SCHEDULED);
-  a->expires = b[AM_EV_ENDS_AT].u + 86400;
-}
-
-static void gen_profile(am_ann *a) {
-  am_aval *b = a->body;
-  char url[200];
-  text(&b[AM_F_GIVEN_NAME], PICK(given));
-  text(&b[AM_F_FAMILY_NAME], PICK(family));
-  num(&b[AM_F_PROMO], 1975 + rnd(50));
-  text(&b[AM_F_PROGRAMME], PICK(programmes));
-  text(&b[AM_F_EMPLOYER], PICK(employers));
-  text(&b[AM_F_JOB_TITLE], PICK(titles));
-  text(&b[AM_F_CITY], PICK(cities));
-  text(&b[AM_F_COUNTRY], PICK(countries));
-  list(&b[AM_F_SKILLS], skills, sizeof skills / sizeof *skills, 2 + rnd(4));
-  list(&b[AM_F_LANGUAGES], langs, sizeof langs / sizeof *langs, 1 + rnd(3));
-  if (rnd(2)) {
-    snprintf(url, sizeof url, "https://www.linkedin.com/in/membre-%u", rnd(1u << 30));
-    text(&b[AM_F_LINKEDIN], url);
-  }
-  if (rnd(2)) own(&b[AM_F_BIO], text_of(50 + rnd(350), false));
-  num(&b[AM_F_MENTORING], rnd(2));
-}
+/* ---- the differing announcements (bench/common.c) ---- */
 
 typedef struct origins {
   am_identity id[ORIGINS];
@@ -257,9 +110,8 @@ static void seal_some(origins *o, size_t k, uint64_t now, am_buf *out, size_t *l
     am_ann_init(&a, kind);
     a.object = ++o->object[who][kind];
     a.version = ++o->version[who];
-    a.created = now - 3600 + rnd(3000);
-    if (kind == AM_K_EVENT) gen_event(&a, now);
-    else gen_profile(&a);
+    a.created = now - 3600 + gen_rnd(&rng, 3000);
+    gen_body(&rng, &a, now);
     am_error err = {0};
     size_t before = out->len;
     int rc = am_ann_seal(&a, &o->id[who], out, &err);
@@ -361,7 +213,7 @@ static void build(const char *da, const char *db, size_t n, size_t vlen, size_t 
                   const origins *or, am_store **a, am_store **b) {
   uint8_t *ids = malloc(32 * n);
   for (size_t i = 0; i < 32 * n; i += 8) {
-    uint64_t v = next64();
+    uint64_t v = gen_next64(&rng);
     memcpy(ids + i, &v, 8);
   }
   /* Sorted, so the puts append: the build takes seconds, not minutes. */
@@ -622,9 +474,9 @@ static void begin(node *n) {
   n->partial = false;
   n->round_in = 0;
   rec_op o = {n, NULL};
-  double t0 = now_s();
+  double t0 = bench_now();
   int rc = am_store_read(n->s, rec_txn, &o, &n->err);
-  n->res->rec_secs += now_s() - t0;
+  n->res->rec_secs += bench_now() - t0;
   if (rc) die("beginning a session", &n->err, rc);
   n->res->sessions++;
   take_round_output(n, true);
@@ -651,9 +503,9 @@ static void on_sync(node *n, const am_msg *m) {
   if (m->flags & AM_SYNC_PARTIAL) n->partial = true;
   n->round_in += m->data_len;
   rec_op o = {n, m};
-  double t0 = now_s();
+  double t0 = bench_now();
   int rc = am_store_read(n->s, rec_txn, &o, &n->err);
-  n->res->rec_secs += now_s() - t0;
+  n->res->rec_secs += bench_now() - t0;
   if (rc) die("answering a round", &n->err, rc);
   if (m->flags & AM_SYNC_MORE) {
     take_round_output(n, false);
@@ -822,7 +674,7 @@ static void reconcile(am_store *sa, am_store *sb, result *r) {
   node a, b;
   node_init(&a, "A", sa, true, r);
   node_init(&b, "B", sb, false, r);
-  double t0 = now_s();
+  double t0 = bench_now();
   begin(&a);
   int step = 0;
   while (a.out.head || b.out.head) {
@@ -835,7 +687,7 @@ static void reconcile(am_store *sa, am_store *sb, result *r) {
     deliver(&a, to_a, step);
     deliver(&b, to_b, step);
   }
-  r->secs = now_s() - t0;
+  r->secs = bench_now() - t0;
   if (a.session || b.session || a.nasked || b.nasked || a.fetch_len || b.fetch_len) {
     fprintf(stderr, "bench_sync: the exchange stopped half-way\n");
     exit(1);
@@ -891,9 +743,10 @@ static bool run_size(const char *tmp, size_t n, size_t vlen, const size_t *ks, s
   snprintf(db, sizeof db, "%s/b-%zu", tmp, n);
   size_t map = (size_t)n * (vlen + 200) * 2 + (512u << 20);
   am_store *a, *b;
-  double t0 = now_s();
+  double t0 = bench_now();
   build(da, db, n, vlen, map, or, &a, &b);
-  printf("built %zu ids (values of %zu bytes) and copied them in %.1f s\n", n, vlen, now_s() - t0);
+  printf("built %zu ids (values of %zu bytes) and copied them in %.1f s\n", n, vlen,
+         bench_now() - t0);
   fflush(stdout);
   bool ok = true;
   for (size_t i = 0; i < nks; i++) {
@@ -929,8 +782,8 @@ static bool run_size(const char *tmp, size_t n, size_t vlen, const size_t *ks, s
   }
   am_store_close(a);
   am_store_close(b);
-  rm_rf(da);
-  rm_rf(db);
+  bench_rm_rf(da);
+  bench_rm_rf(db);
   return ok;
 }
 
@@ -1020,8 +873,8 @@ int main(int argc, char **argv) {
   }
   tmpdir_made = true;
   atexit(cleanup);
-  loadavg("before");
-  double t0 = now_s();
+  bench_loadavg("before");
+  double t0 = bench_now();
   origins *or = calloc(1, sizeof *or);
   for (int i = 0; i < ORIGINS; i++)
     if (am_identity_generate(&or->id[i], NULL)) return 1;
@@ -1037,8 +890,8 @@ int main(int argc, char **argv) {
          (double)or->sealed_bytes[AM_K_EVENT] / (double)or->sealed[AM_K_EVENT],
          (unsigned long long)or->sealed[AM_K_PROFILE],
          (double)or->sealed_bytes[AM_K_PROFILE] / (double)or->sealed[AM_K_PROFILE]);
-  printf("\nwhole run: %.1f s\n", now_s() - t0);
-  loadavg("after");
+  printf("\nwhole run: %.1f s\n", bench_now() - t0);
+  bench_loadavg("after");
   for (int i = 0; i < ORIGINS; i++) am_identity_wipe(&or->id[i]);
   free(or);
   if (!ok) fprintf(stderr, "bench_sync: the stores did not end equal\n");

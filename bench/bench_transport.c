@@ -38,16 +38,11 @@
 
 #include <jansson.h>
 
+#include "bench/common.h"
 #include "cli/control.h"
 #include "store/datadir.h"
 #include "store/peers.h"
 #include "tests/tools/client.h"
-
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void die(const char *what) {
   fprintf(stderr, "bench_transport: %s\n", what);
@@ -80,34 +75,6 @@ static int add_peers_txn(am_txn *t, void *arg) {
 }
 int npeers_total;
 
-static long rss_kb(pid_t pid) {
-  char path[64], line[256];
-  snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-  FILE *f = fopen(path, "r");
-  long kb = -1;
-  while (f && fgets(line, sizeof line, f))
-    if (!strncmp(line, "VmRSS:", 6)) kb = atol(line + 6);
-  if (f) fclose(f);
-  return kb;
-}
-
-/* CPU seconds (user + system) the process has used. */
-static double cpu_of(pid_t pid) {
-  char path[64];
-  snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-  FILE *f = fopen(path, "r");
-  if (!f) return 0;
-  char buf[1024];
-  size_t n = fread(buf, 1, sizeof buf - 1, f);
-  fclose(f);
-  buf[n] = 0;
-  const char *p = strrchr(buf, ')'); /* the command may hold spaces */
-  unsigned long ut = 0, st = 0;
-  if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
-    return 0;
-  return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
-}
-
 static void start_node(const char *amicaled, ident *peers, int npeers) {
   snprintf(dir, sizeof dir, "/tmp/amicale-bench-transport-XXXXXX");
   if (!mkdtemp(dir)) die("mkdtemp");
@@ -128,9 +95,9 @@ static void start_node(const char *amicaled, ident *peers, int npeers) {
   }
   /* Wait for the control socket to answer (a deadline, polled). */
   json_t *req = json_pack("{s:s}", "cmd", "status"), *r = NULL;
-  double deadline = now_s() + 20;
+  double deadline = bench_now() + 20;
   while (am_ctl_call(dir, req, &r, 2000, &err)) {
-    if (now_s() > deadline) die("amicaled did not start");
+    if (bench_now() > deadline) die("amicaled did not start");
     struct timespec ts = {0, 20 * 1000000};
     nanosleep(&ts, NULL);
   }
@@ -179,7 +146,7 @@ static void *hs_thread(void *arg) {
 static double handshakes(ident *me, int n, int threads, int base) {
   pthread_t t[16];
   hs_job j[16];
-  double t0 = now_s();
+  double t0 = bench_now();
   for (int i = 0; i < threads; i++) {
     j[i] = (hs_job){me, base + i * (n / threads), n / threads, 0};
     pthread_create(&t[i], NULL, hs_thread, &j[i]);
@@ -189,7 +156,7 @@ static double handshakes(ident *me, int n, int threads, int base) {
     pthread_join(t[i], NULL);
     failures += j[i].failures;
   }
-  double dt = now_s() - t0;
+  double dt = bench_now() - t0;
   if (failures) fprintf(stderr, "  (%d handshakes failed)\n", failures);
   return (double)(n - failures) / dt;
 }
@@ -211,7 +178,7 @@ static double throughput(ident *me, size_t megabytes) {
   am_buf_append(&plain, payload, sizeof payload);
   size_t n = megabytes * 1000000 / PAYLOAD;
   am_buf out = {0};
-  double t0 = now_s();
+  double t0 = bench_now();
   for (size_t i = 0; i < n; i++) {
     out.len = 0;
     if (am_chan_seal(&c.chan, (uint8_t *)plain.data, plain.len, &out) ||
@@ -226,7 +193,7 @@ static double throughput(ident *me, size_t megabytes) {
     if (m.type == AM_MSG_ERROR) errors++;
     if (m.type == AM_MSG_PONG && m.token == 42) break;
   }
-  double dt = now_s() - t0;
+  double dt = bench_now() - t0;
   if (errors != n) fprintf(stderr, "  (%zu answers for %zu messages)\n", errors, n);
   am_msg bye = {.type = AM_MSG_GOODBYE, .code = AM_BYE_SHUTDOWN};
   am_tc_send(&c, &bye);
@@ -247,7 +214,7 @@ static double per_op(int what, int n) {
   crypto_sign_seed_keypair(epk, esk, seed);
   randombytes_buf(msg, sizeof msg);
   crypto_sign_detached(sig, NULL, msg, sizeof msg, esk);
-  double t0 = now_s();
+  double t0 = bench_now();
   int bad = 0;
   for (int i = 0; i < n; i++) {
     if (what == 0) bad |= crypto_scalarmult_base(q, sk);
@@ -256,7 +223,7 @@ static double per_op(int what, int n) {
     sk[0] ^= q[0]; /* a dependency, so no call is optimised away */
   }
   if (bad) die("crypto baseline failed");
-  return (now_s() - t0) / n;
+  return (bench_now() - t0) / n;
 }
 
 static double chacha_mbps(size_t megabytes) {
@@ -265,13 +232,13 @@ static double chacha_mbps(size_t megabytes) {
   uint8_t key[32], nonce[12] = {0};
   randombytes_buf(key, sizeof key);
   size_t n = megabytes * 1000000 / LEN;
-  double t0 = now_s();
+  double t0 = bench_now();
   for (size_t i = 0; i < n; i++) {
     nonce[4] = (uint8_t)i;
     crypto_aead_chacha20poly1305_ietf_encrypt(out, NULL, in, LEN, NULL, 0, NULL, nonce, key);
     in[0] ^= out[0];
   }
-  return (double)(n * LEN) / (now_s() - t0) / 1e6;
+  return (double)(n * LEN) / (bench_now() - t0) / 1e6;
 }
 
 int main(int argc, char **argv) {
@@ -291,7 +258,7 @@ int main(int argc, char **argv) {
     am_hs_local_init(&peers[i].local, &peers[i].id);
   }
   start_node(argv[1], peers, npeers + 1);
-  long rss_idle = rss_kb(daemon_pid);
+  long rss_idle = bench_proc_kb(daemon_pid, "VmRSS:");
   printf("amicaled on %s (pid %d)\n\n", addr, (int)daemon_pid);
 
   double best_limit = 0, best_hs = 0, best_raw = 0, best_tp = 0, best_hs_cpu = 0;
@@ -303,9 +270,9 @@ int main(int argc, char **argv) {
       printf("crypto: X25519 base %.1f us, X25519 %.1f us, Ed25519 verify %.1f us\n", tb * 1e6,
              tdh * 1e6, tv * 1e6);
     }
-    double cpu0 = cpu_of(daemon_pid), w0 = now_s();
+    double cpu0 = bench_cpu_of(daemon_pid, NULL), w0 = bench_now();
     double hs = handshakes(&peers[npeers], nhs, 4, r * nhs);
-    double cpu = cpu_of(daemon_pid) - cpu0, wall = now_s() - w0;
+    double cpu = bench_cpu_of(daemon_pid, NULL) - cpu0, wall = bench_now() - w0;
     if (hs > best_hs) best_hs = hs;
     /* The same per second of the node's CPU: the clients share the
      * machine's two cores with it. */
@@ -334,7 +301,7 @@ int main(int argc, char **argv) {
     snprintf(src, sizeof src, "127.2.%d.%d", i / 250 + 1, i % 250 + 1);
     if (am_tc_open(&cs[i], addr, src, &peers[i].local, server_key, "bench peer") == 0) up++;
   }
-  long rss_peers = rss_kb(daemon_pid);
+  long rss_peers = bench_proc_kb(daemon_pid, "VmRSS:");
   printf("memory       idle %.1f MB (target <= 16 MB); with %d peers connected %.1f MB "
          "(target <= 64 MB)\n",
          rss_idle / 1024.0, up, rss_peers / 1024.0);
