@@ -524,7 +524,10 @@ static void on_hello(am_conn *c, const am_msg *m) {
   c->chan.limit = AM_MSG_MAX;
   p->hello = m->hello;
   p->has_hello = true;
-  if (!p->name[0]) snprintf(p->name, sizeof p->name, "%s", m->hello.name);
+  if (!p->name[0]) {
+    snprintf(p->name, sizeof p->name, "%s", m->hello.name);
+    if (!p->transient) am_daemon_name_peer(d, p); /* recorded without one */
+  }
   uint64_t now = am_wall();
   uint64_t skew = m->hello.time > now ? m->hello.time - now : now - m->hello.time;
   if (skew > 300)

@@ -184,6 +184,28 @@ static int adopt_txn(am_txn *t, void *arg) {
   return am_trust_add(t, &tr, &had, &err);
 }
 
+/* A peer recorded without a name (it redeemed one of our invitations) is
+ * named after its hello, in the peer list and the trust list. */
+static int name_txn(am_txn *t, void *arg) {
+  am_rpeer *p = arg;
+  am_error err = {0};
+  am_peer pr;
+  if (am_peer_get(t, p->key, &pr) != 0 || pr.name[0]) return 0;
+  am_text_printable(p->hello.name, pr.name, sizeof pr.name);
+  int rc = am_peer_put(t, &pr, NULL, &err);
+  if (rc) return rc;
+  am_trust tr;
+  if (am_trust_get(t, p->key, &tr) != 0 || tr.name[0]) return 0;
+  am_text_printable(p->hello.name, tr.name, sizeof tr.name);
+  return am_trust_add(t, &tr, NULL, &err);
+}
+
+void am_daemon_name_peer(am_daemon *d, am_rpeer *p) {
+  am_error err = {0};
+  int rc = am_store_write(d->node.store, name_txn, p, &err);
+  if (rc) am_warn("cannot record the name of peer %s: %s", p->key_text, am_error_text(&err, rc));
+}
+
 int am_daemon_adopt(am_daemon *d, am_rpeer *p, am_error *err) {
   adopt_arg a = {p};
   int rc = am_store_write(d->node.store, adopt_txn, &a, err);

@@ -233,6 +233,8 @@ void am_daemon_reload(am_daemon *d);
 void am_daemon_reload_peers(am_daemon *d);
 /* An invitation we accepted worked: p becomes a stored, trusted peer. */
 int am_daemon_adopt(am_daemon *d, am_rpeer *p, am_error *err);
+/* p has no name yet: its hello's name is recorded (peer and trust lists). */
+void am_daemon_name_peer(am_daemon *d, am_rpeer *p);
 int am_daemon_notify(am_daemon *d); /* push new own announcements; returns count */
 void am_daemon_stop(am_daemon *d, int code);
 void am_daemon_flush_stats(am_daemon *d);

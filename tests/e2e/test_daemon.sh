@@ -105,6 +105,10 @@ expect_status 0 "$AMICALE_BIN" trust list --dir "$T/C" --json
 expect_eq "C trusts A" 1 "$(jq --arg k "$KEY_A" '[.[] | select(.key == $k)] | length' "$OUT")"
 expect_status 0 "$AMICALE_BIN" peer list --dir "$T/C" --json
 expect_eq "C has A as a peer, with its address" "$ADDR_A" "$(jq -r --arg k "$KEY_A" '.[] | select(.key == $k) | .address' "$OUT")"
+expect_status 0 "$AMICALE_BIN" peer list --dir "$T/A" --json
+expect_eq "A's peer list names C after its hello" "Node C" "$(jq -r --arg k "$KEY_C" '.[] | select(.key == $k) | .name' "$OUT")"
+expect_status 0 "$AMICALE_BIN" trust list --dir "$T/A" --json
+expect_eq "A's trust list names C too" "Node C" "$(jq -r --arg k "$KEY_C" '.[] | select(.key == $k) | .name' "$OUT")"
 # Used up: refused, and D is not let in.
 expect_status 4 "$AMICALE_BIN" invite accept --dir "$T/D" "$CODE"
 expect_err_contains "already used"
