@@ -106,17 +106,6 @@ static int queue_msg(am_conn *c, uint64_t type, uint64_t flags, const void *p, s
   return 0;
 }
 
-static void send_ids(am_conn *c, uint64_t type, const uint8_t *sids, size_t n) {
-  size_t max = type == AM_MSG_OFFER ? AM_OFFER_MAX : AM_WANT_MAX;
-  while (n && c->state == AM_CS_READY) {
-    size_t k = n < max ? n : max;
-    am_msg m = {.type = type, .data = sids, .nids = k};
-    if (am_conn_send(c, &m)) return;
-    sids += k * AM_SID_BYTES;
-    n -= k;
-  }
-}
-
 /* ---- life ---- */
 
 int am_repl_start(am_conn *c) {
@@ -236,7 +225,8 @@ static void send_wants(am_conn *c) {
     r->fetch_len -= n;
     if (r->fetch_len == 0) r->fetch_head = 0;
     if (r->nasked == 1) r->want_progress = am_now_ms(c->d);
-    send_ids(c, AM_MSG_WANT, b->sids, n);
+    am_msg w = {.type = AM_MSG_WANT, .data = b->sids, .nids = n}; /* n <= AM_WANT_MAX */
+    am_conn_send(c, &w);
   }
 }
 
