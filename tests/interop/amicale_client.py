@@ -1647,17 +1647,7 @@ def run_replicate(a, sk, expected):
         return cond
 
     # what the client holds: --hold (a file of announcements) and a new event
-    held = IdSet()
-    for env in read_stream(a.hold) if a.hold else []:
-        id_, _ = parse_envelope(env)
-        held.add(id_, env)
-    now = int(time.time())
-    env_e, id_e = event_envelope(sk, a.object, a.version or int(time.time() * 1000), a.title, now)
-    held.add(bytes.fromhex(id_e), env_e)
-    log("announced id=%s (held by the client, not yet by the responder)" % id_e)
-    initial = set(held.env)
-    with open(a.server_ids) as f:
-        server = set(bytes.fromhex(line.strip()) for line in f if line.strip())
+    held, initial, server = load_sets(a, sk, "responder")
     log("client holds %d ids, the responder %d (by --server-ids), %d in common"
         % (len(initial), len(server), len(initial & server)))
     short_server = set(i[:16] for i in server)
@@ -1832,11 +1822,9 @@ def run_replicate(a, sk, expected):
     return 1 if failures else 0
 
 
-def run_serve(a, sk, expected):
-    """Scenario serve: the client listens, the responder of the other
-    scenarios (whose key is --server-key) connects to it as to a peer and,
-    as the initiator, runs the reconciliation session (15.4); the client
-    answers as the responder."""
+def load_sets(a, sk, other):
+    """What the client holds (--hold, plus a new event of its own) and what
+    the daemon holds (--server-ids): (held, initial ids, server ids)."""
     held = IdSet()
     for env in read_stream(a.hold) if a.hold else []:
         id_, _ = parse_envelope(env)
@@ -1844,10 +1832,18 @@ def run_serve(a, sk, expected):
     now = int(time.time())
     env_e, id_e = event_envelope(sk, a.object, a.version or int(time.time() * 1000), a.title, now)
     held.add(bytes.fromhex(id_e), env_e)
-    log("announced id=%s (held by the client, not yet by the initiator)" % id_e)
-    initial = set(held.env)
+    log("announced id=%s (held by the client, not yet by the %s)" % (id_e, other))
     with open(a.server_ids) as f:
         server = set(bytes.fromhex(line.strip()) for line in f if line.strip())
+    return held, set(held.env), server
+
+
+def run_serve(a, sk, expected):
+    """Scenario serve: the client listens, the responder of the other
+    scenarios (whose key is --server-key) connects to it as to a peer and,
+    as the initiator, runs the reconciliation session (15.4); the client
+    answers as the responder."""
+    held, initial, server = load_sets(a, sk, "initiator")
     lack, extra = server - initial, initial - server
     log("client holds %d ids, the initiator %d, %d in common"
         % (len(initial), len(server), len(initial & server)))
