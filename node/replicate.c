@@ -288,7 +288,14 @@ static void on_want(am_conn *c, const am_msg *m) {
   }
   want_batch *b = &r->serve[r->nserve];
   b->sids = malloc(m->nids * AM_SID_BYTES);
-  if (!b->sids) return;
+  if (!b->sids) {
+    /* Out of memory: never left hanging. Answered as all missing when it
+     * is the only one (a sent answers the oldest want), else the link. */
+    am_msg s = {.type = AM_MSG_SENT, .missing = m->nids};
+    if (r->nserve == 0) am_conn_send(c, &s);
+    else am_conn_goodbye(c, AM_BYE_OVERLOADED, "out of memory");
+    return;
+  }
   memcpy(b->sids, m->data, m->nids * AM_SID_BYTES);
   b->n = (uint32_t)m->nids;
   b->pos = b->missing = 0;
