@@ -752,7 +752,7 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
 static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
   am_conn *c = s->data;
   if (n == 0) { /* EAGAIN: nothing more for now */
-    am_repl_read_done(c, 0, false);
+    am_repl_read_done(c, false);
     return;
   }
   if (n < 0) {
@@ -774,7 +774,7 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
   if (c->peer && c->peer->conn == c)
     c->peer->bytes_in += (size_t)n, c->peer->d_bytes_in += (size_t)n, c->peer->dirty = true;
   feed(c, (uint8_t *)buf->base, (size_t)n);
-  am_repl_read_done(c, (size_t)n, (size_t)n == sizeof d->readbuf);
+  am_repl_read_done(c, (size_t)n == sizeof d->readbuf);
 }
 
 /* ---- starting: accepted or dialled ---- */

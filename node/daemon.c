@@ -372,7 +372,9 @@ static int prune_txn(am_txn *t, void *arg) {
 }
 
 void am_daemon_prune(am_daemon *d) {
-  d->last_prune = am_now_ms(d);
+  uint64_t now = am_now_ms(d);
+  if (d->last_prune && now - d->last_prune < 1000) return;
+  d->last_prune = now;
   prune_arg a = {(int64_t)am_wall(), 0};
   am_error err = {0};
   int rc = am_store_write(d->node.store, prune_txn, &a, &err);

@@ -277,12 +277,14 @@ void am_repl_resync(am_daemon *d); /* sessions due now with every peer */
  * batch in one transaction (after a short read, at AM_INBOX_BATCH, when c
  * closes, when another connection's arrives, or in the deferred work). */
 int am_repl_take(am_conn *c, const uint8_t *env, size_t len);
-void am_repl_read_done(am_conn *c, size_t nread, bool full);
+void am_repl_read_done(am_conn *c, bool full);
 void am_repl_flush_inbox(am_daemon *d);
 /* Offers a new announcement to every replicating peer but `from`. */
 void am_repl_offer_all(am_daemon *d, const uint8_t id[static 32], const am_conn *from);
 void am_repl_flush_offers(am_daemon *d); /* deferred work */
-void am_daemon_prune(am_daemon *d);      /* daemon.c: expired content */
+/* daemon.c: deletes expired content (at most once a second: every
+ * session start asks for it). */
+void am_daemon_prune(am_daemon *d);
 void am_daemon_check_trust(am_daemon *d); /* forgets refusals if the trust list changed */
 
 /* control.c */

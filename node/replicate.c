@@ -304,12 +304,8 @@ static void on_want(am_conn *c, const am_msg *m) {
   am_repl_pump(c);
 }
 
-typedef struct serve_arg {
-  am_conn *c;
-} serve_arg;
-
 static int serve_txn(am_txn *t, void *arg) {
-  am_conn *c = ((serve_arg *)arg)->c;
+  am_conn *c = arg;
   am_repl *r = c->repl;
   while (r->nserve && c->queued < AM_PUMP_LOW && c->state == AM_CS_READY) {
     want_batch *b = &r->serve[0];
@@ -356,9 +352,8 @@ void am_repl_pump(am_conn *c) {
     if (rc || !c->repl) return;
   }
   if (r->nserve && c->queued < AM_PUMP_LOW && c->state == AM_CS_READY) {
-    serve_arg a = {c};
     am_error err = {0};
-    int rc = am_store_read(c->d->node.store, serve_txn, &a, &err);
+    int rc = am_store_read(c->d->node.store, serve_txn, c, &err);
     if (rc) am_warn("%s: cannot read the store: %s", c->remote_text, am_error_text(&err, rc));
   }
   if (c->repl) update_state(c);
@@ -486,8 +481,7 @@ static void on_sync(am_conn *c, const am_msg *m) {
     r->round_offers = r->round_wants = 0;
     r->dropped = false;
     r->started = am_now_ms(d);
-    /* Expired content leaves our set before we describe it (15.1). */
-    if (r->started - d->last_prune > 1000) am_daemon_prune(d);
+    am_daemon_prune(d); /* expired content leaves our set before we describe it (15.1) */
   } else if (!r->session) {
     if (r->dropped) return; /* the late rounds of a session we gave up */
     protocol_error(c, "sync outside a session");
@@ -627,9 +621,8 @@ int am_repl_take(am_conn *c, const uint8_t *env, size_t len) {
  * at once, so the batch grows into one larger transaction (one disk sync
  * per AM_INBOX_BATCH announcements rather than per 64 KiB read); a short
  * read, or a batch that is big enough, is stored now. */
-void am_repl_read_done(am_conn *c, size_t nread, bool full) {
+void am_repl_read_done(am_conn *c, bool full) {
   am_daemon *d = c->d;
-  (void)nread;
   if (!d->inbox_n) return;
   if (!full || d->inbox_n >= AM_INBOX_BATCH || d->inbox.len >= AM_INBOX_BYTES ||
       c->state != AM_CS_READY)

@@ -82,7 +82,7 @@ static int list_cb(const uint8_t id[static 32], void *arg) {
 
 static int send_ids(am_txn *t, am_rec *r, const am_prefix *c, am_error *err) {
   list_arg l = {.n = 0};
-  int rc = am_sync_each(t, c, NULL, list_cb, &l, err);
+  int rc = am_sync_each(t, c, list_cb, &l, err);
   if (rc < 0) return rc;
   am_buf *b = room(r, am_range_ids_size(c, l.n));
   if (!b) return r->partial ? 0 : AM_ENOMEM;
@@ -145,7 +145,7 @@ static int settle_cb(const uint8_t id[static 32], void *arg) {
 static int settle(am_txn *t, am_rec *r, const am_prefix *p, const uint8_t *theirs, uint32_t n,
                   am_error *err) {
   settle_arg s = {.r = r, .theirs = theirs, .n = n};
-  int rc = am_sync_each(t, p, NULL, settle_cb, &s, err);
+  int rc = am_sync_each(t, p, settle_cb, &s, err);
   if (rc == AM_ENOMEM) return am_fail(err, rc, "out of memory settling a range");
   bool walked = rc == 0;
   if (rc && rc != SETTLE_STOP) return rc;

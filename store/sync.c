@@ -123,15 +123,13 @@ static void range_start(const am_prefix *p, uint8_t key[32]) {
   memcpy(key, p->p, (p->depth + 1u) / 2);
 }
 
-int am_sync_each(am_txn *t, const am_prefix *p, const uint8_t *after, am_sync_id_cb cb,
-                 void *arg, am_error *err) {
+int am_sync_each(am_txn *t, const am_prefix *p, am_sync_id_cb cb, void *arg, am_error *err) {
   if (!am_store_has_ann(t->store)) return 0;
   MDB_cursor *c;
   int rc = mdb_cursor_open(t->txn, db(t, AM_DB_ANN), &c);
   if (rc) return am_store_mdb_error(t, rc, "reading announcement ids", err);
   uint8_t start[32];
   range_start(p, start);
-  if (after && memcmp(after, start, 32) > 0) memcpy(start, after, 32);
   MDB_val k = {32, start}, v;
   int stop = 0;
   for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0;
@@ -179,7 +177,7 @@ int am_sync_range(am_txn *t, const am_prefix *p, am_setsum *out, am_error *err) 
   if (!am_store_has_sums(t->store)) return 0;
   if (p->depth <= AM_SYNC_SUM_DEPTH) return sum_get(t, p, out, err);
   acc_arg a = {.one = out};
-  return am_sync_each(t, p, NULL, acc, &a, err);
+  return am_sync_each(t, p, acc, &a, err);
 }
 
 int am_sync_children(am_txn *t, const am_prefix *p, am_setsum out[16], am_error *err) {
@@ -194,7 +192,7 @@ int am_sync_children(am_txn *t, const am_prefix *p, am_setsum out[16], am_error 
     return 0;
   }
   acc_arg a = {.kids = out, .depth = p->depth};
-  return am_sync_each(t, p, NULL, acc, &a, err);
+  return am_sync_each(t, p, acc, &a, err);
 }
 
 int am_sync_find(am_txn *t, const uint8_t sid[static AM_SID_BYTES], uint8_t id[static 32]) {

@@ -44,12 +44,10 @@ int am_sync_rebuild(MDB_txn *txn, MDB_dbi ann, MDB_dbi sum);
 int am_sync_range(am_txn *t, const am_prefix *p, am_setsum *out, am_error *err);
 /* The same for each of p's 16 children (p->depth < AM_SYNC_MAX_DEPTH). */
 int am_sync_children(am_txn *t, const am_prefix *p, am_setsum out[16], am_error *err);
-/* Calls cb with each id under p in order, from the first id >= after
- * (NULL: from the start) ; stops when cb returns non-zero (that value is
- * returned). */
+/* Calls cb with each id under p in order; stops when cb returns non-zero
+ * (that value is returned). */
 typedef int (*am_sync_id_cb)(const uint8_t id[static 32], void *arg);
-int am_sync_each(am_txn *t, const am_prefix *p, const uint8_t *after, am_sync_id_cb cb,
-                 void *arg, am_error *err);
+int am_sync_each(am_txn *t, const am_prefix *p, am_sync_id_cb cb, void *arg, am_error *err);
 /* The held announcement whose id starts with sid: 0 and id filled, or
  * AM_ENOTFOUND. */
 int am_sync_find(am_txn *t, const uint8_t sid[static AM_SID_BYTES],

@@ -320,7 +320,7 @@ static int all_cb(const uint8_t id[static 32], void *arg) {
 
 static int all_txn(am_txn *t, void *arg) {
   am_prefix root = {0};
-  return am_sync_each(t, &root, NULL, all_cb, arg, &err);
+  return am_sync_each(t, &root, all_cb, arg, &err);
 }
 
 static bool same_sets(am_store *a, am_store *b) {
