@@ -526,35 +526,30 @@ def pack(v):
     raise TypeError("not a format-1 type: %r" % type(v))
 
 
-def unpack_canonical(data):
-    """Exactly one canonical msgpack value, or ValueError."""
+def _unpack_exactly(data, encoder, shown):
+    """One msgpack value that `encoder` writes back to exactly `data`."""
     try:
         v = msgpack.unpackb(data, raw=False, use_list=True, strict_map_key=True)
     except Exception as e:
         raise ValueError("not one msgpack value: %s" % e)
     try:
-        again = pack(v)
+        again = encoder(v)
     except (TypeError, ValueError) as e:
         raise ValueError("type not allowed: %s" % e)
     if again != data:
-        raise ValueError("not canonical: %s" % data.hex())
+        raise ValueError("not canonical: %s" % shown.hex())
     return v
+
+
+def unpack_canonical(data):
+    """Exactly one canonical msgpack value, or ValueError."""
+    return _unpack_exactly(data, pack, data)
 
 
 def unpack_session(data):
     """Exactly one session message in canonical form (14.5): the shortest
     forms, including the 32-bit ones above 65535; ValueError otherwise."""
-    try:
-        v = msgpack.unpackb(data, raw=False, use_list=True, strict_map_key=True)
-    except Exception as e:
-        raise ValueError("not one msgpack value: %s" % e)
-    try:
-        again = pack_session(v)
-    except (TypeError, ValueError) as e:
-        raise ValueError("type not allowed: %s" % e)
-    if again != data:
-        raise ValueError("not canonical: %s" % data[:64].hex())
-    return v
+    return _unpack_exactly(data, pack_session, data[:64])
 
 
 # ---------------------------------------------------------------------------

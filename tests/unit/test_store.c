@@ -23,6 +23,18 @@ static const char *fresh(char *buf, size_t n) {
   return buf;
 }
 
+/* The store's LMDB environment opened directly, as older releases or a
+ * damaged file would leave it (NULL on failure). */
+static MDB_env *raw_env(const char *path, unsigned flags) {
+  MDB_env *env;
+  if (mdb_env_create(&env)) return NULL;
+  mdb_env_set_maxdbs(env, 16);
+  if (mdb_env_open(env, path, flags, 0600) == 0) return env;
+  mdb_env_close(env);
+  return NULL;
+}
+
+
 static void write_file(const char *path, const char *content) {
   FILE *f = fopen(path, "w");
   if (!f) return;
@@ -247,9 +259,7 @@ static void test_upgrade_from_format_1(void) {
   MDB_txn *txn;
   MDB_dbi dbi;
   snprintf(p, sizeof p, "%s/store", dir);
-  REQUIRE(mdb_env_create(&env) == 0);
-  mdb_env_set_maxdbs(env, 16);
-  REQUIRE(mdb_env_open(env, p, 0, 0600) == 0);
+  REQUIRE((env = raw_env(p, 0)) != NULL);
   REQUIRE(mdb_txn_begin(env, NULL, 0, &txn) == 0);
   static const char *const tables[] = {"ann", "ann_slot", "ann_seq", "ann_kind", "ann_exp", "trust",
                                        "peer", "invite"};
@@ -282,9 +292,7 @@ static void test_upgrade_from_format_1(void) {
   CHECK_INT(am_store_read(n.store, count_ann, &count, &err), 0);
   CHECK(count == 0);
   am_node_close(&n);
-  REQUIRE(mdb_env_create(&env) == 0);
-  mdb_env_set_maxdbs(env, 16);
-  REQUIRE(mdb_env_open(env, p, MDB_RDONLY, 0600) == 0);
+  REQUIRE((env = raw_env(p, MDB_RDONLY)) != NULL);
   REQUIRE(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn) == 0);
   REQUIRE(mdb_dbi_open(txn, "meta", 0, &dbi) == 0);
   REQUIRE(mdb_get(txn, dbi, &k, &v) == 0);
@@ -344,9 +352,7 @@ static void test_upgrade_from_format_2(void) {
   MDB_txn *txn;
   MDB_dbi dbi;
   snprintf(p, sizeof p, "%s/store", dir);
-  REQUIRE(mdb_env_create(&env) == 0);
-  mdb_env_set_maxdbs(env, 16);
-  REQUIRE(mdb_env_open(env, p, 0, 0600) == 0);
+  REQUIRE((env = raw_env(p, 0)) != NULL);
   REQUIRE(mdb_txn_begin(env, NULL, 0, &txn) == 0);
   static const char *const tables[] = {"peer", "invite", "ann_sum"};
   for (size_t i = 0; i < 3; i++) {
@@ -403,9 +409,7 @@ static void test_upgrade_from_format_2(void) {
   CHECK_INT(am_store_read(n.store, count_summed, &summed, &err), 0);
   CHECK_INT(summed, anns);
   am_node_close(&n);
-  REQUIRE(mdb_env_create(&env) == 0);
-  mdb_env_set_maxdbs(env, 16);
-  REQUIRE(mdb_env_open(env, p, MDB_RDONLY, 0600) == 0);
+  REQUIRE((env = raw_env(p, MDB_RDONLY)) != NULL);
   REQUIRE(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn) == 0);
   REQUIRE(mdb_dbi_open(txn, "meta", 0, &dbi) == 0);
   REQUIRE(mdb_get(txn, dbi, &k, &v) == 0);
@@ -429,9 +433,7 @@ static void test_upgrade_map_full(void) {
   MDB_env *env;
   MDB_txn *txn;
   MDB_dbi dbi;
-  REQUIRE(mdb_env_create(&env) == 0);
-  mdb_env_set_maxdbs(env, 16);
-  REQUIRE(mdb_env_open(env, p, 0, 0600) == 0);
+  REQUIRE((env = raw_env(p, 0)) != NULL);
   REQUIRE(mdb_txn_begin(env, NULL, 0, &txn) == 0);
   REQUIRE(mdb_dbi_open(txn, "ann_sum", 0, &dbi) == 0);
   REQUIRE(mdb_drop(txn, dbi, 1) == 0);
@@ -589,9 +591,7 @@ static void test_newer_format(void) {
   MDB_txn *txn;
   MDB_dbi dbi;
   snprintf(p, sizeof p, "%s/store", dir);
-  REQUIRE(mdb_env_create(&env) == 0);
-  mdb_env_set_maxdbs(env, 16);
-  REQUIRE(mdb_env_open(env, p, 0, 0600) == 0);
+  REQUIRE((env = raw_env(p, 0)) != NULL);
   REQUIRE(mdb_txn_begin(env, NULL, 0, &txn) == 0);
   REQUIRE(mdb_dbi_open(txn, "meta", 0, &dbi) == 0);
   uint8_t two[4] = {0, 0, 0, AM_STORE_FORMAT + 1};
