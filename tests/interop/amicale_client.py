@@ -1629,10 +1629,9 @@ def _hexs(shorts):
     return sorted(s.hex() for s in shorts)
 
 
-def run_replicate(a, sk, expected):
-    """Scenario replicate (section 15), as the initiator; see the usage."""
-    failures = []
-
+def checker(failures):
+    """check(cond, what): logs ok, or records and prints the failure;
+    returns cond."""
     def check(cond, what):
         if cond:
             log("ok: " + what)
@@ -1640,6 +1639,13 @@ def run_replicate(a, sk, expected):
             failures.append(what)
             print("FAIL: " + what, file=sys.stderr, flush=True)
         return cond
+    return check
+
+
+def run_replicate(a, sk, expected):
+    """Scenario replicate (section 15), as the initiator; see the usage."""
+    failures = []
+    check = checker(failures)
 
     # what the client holds: --hold (a file of announcements) and a new event
     held, initial, server = load_sets(a, sk, "responder")
@@ -1843,13 +1849,7 @@ def run_serve(a, sk, expected):
     log("client holds %d ids, the initiator %d, %d in common"
         % (len(initial), len(server), len(initial & server)))
     failures = []
-
-    def check(cond, what):
-        if cond:
-            log("ok: " + what)
-        else:
-            failures.append(what)
-            print("FAIL: " + what, file=sys.stderr, flush=True)
+    check = checker(failures)
 
     ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
