@@ -72,10 +72,23 @@ int am_store_mdb_error(am_txn *t, int rc, const char *what, am_error *err) {
   }
 }
 
+/* Begins a transaction, adopting a map size another process has grown.
+ * Other writers may grow it again between the adoption and the begin (a
+ * busy import does, batch after batch): adopt again, a bounded number of
+ * times. */
+static int begin(am_store *s, bool write, MDB_txn **txn) {
+  int rc = mdb_txn_begin(s->env, NULL, write ? 0 : MDB_RDONLY, txn);
+  for (int tries = 0; rc == MDB_MAP_RESIZED && tries < 64; tries++) {
+    if ((rc = mdb_env_set_mapsize(s->env, 0))) break;
+    rc = mdb_txn_begin(s->env, NULL, write ? 0 : MDB_RDONLY, txn);
+  }
+  return rc;
+}
+
 static int open_dbs(am_store *s, bool create, am_error *err) {
   MDB_txn *txn = NULL;
   unsigned cflag = create ? MDB_CREATE : 0;
-  int rc = mdb_txn_begin(s->env, NULL, s->read_only ? MDB_RDONLY : 0, &txn);
+  int rc = begin(s, !s->read_only, &txn);
   if (rc) return am_store_mdb_error(NULL, rc, s->path, err);
   if ((rc = mdb_dbi_open(txn, "meta", cflag, &s->meta))) goto fail;
   uint32_t format = 0;
@@ -231,16 +244,6 @@ bool am_store_has_peers(am_store *s) { return s->peer_tables; }
 bool am_store_has_sums(am_store *s) { return s->sum_table; }
 void am_store_set_signer(am_store *s, const am_identity *id) { s->signer = id; }
 const am_identity *am_store_signer(am_store *s) { return s->signer; }
-
-/* Begins a transaction, adopting a map size another process has grown. */
-static int begin(am_store *s, bool write, MDB_txn **txn) {
-  int rc = mdb_txn_begin(s->env, NULL, write ? 0 : MDB_RDONLY, txn);
-  if (rc == MDB_MAP_RESIZED) {
-    mdb_env_set_mapsize(s->env, 0);
-    rc = mdb_txn_begin(s->env, NULL, write ? 0 : MDB_RDONLY, txn);
-  }
-  return rc;
-}
 
 int am_store_read(am_store *s, am_txn_fn fn, void *arg, am_error *err) {
   am_txn t = {.store = s};

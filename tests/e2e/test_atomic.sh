@@ -150,17 +150,22 @@ for k in 1 2 3 4; do
   awk -v k="$k" 'BEGIN { print "Nom,Prénom,Email,Bio"
     for (i = 1; i <= 500; i++) printf "F%d_%d,P%d,u%d_%d@example.org,Biography text number %d of writer %d\n", k, i, i, k, i, i, k }' >"$C/par$k.csv"
 done
-pids=()
+pids=() outs=()
 for k in 1 2 3 4; do
   "$AMICALE_BIN" --dir "$P" member import "$C/par$k.csv" --batch 50 >"$T/par$k.out" 2>&1 &
-  pids+=($!)
+  pids+=($!) outs+=("$T/par$k.out")
   "$AMICALE_BIN" --dir "$P" member add --given-name "Solo$k" --family-name Writer >"$T/add$k.out" 2>&1 &
-  pids+=($!)
+  pids+=($!) outs+=("$T/add$k.out")
   "$AMICALE_BIN" --dir "$P" member list --limit 1 >"$T/list$k.out" 2>&1 &
-  pids+=($!)
+  pids+=($!) outs+=("$T/list$k.out")
 done
 failed=0
-for pid in "${pids[@]}"; do wait "$pid" || failed=$((failed + 1)); done
+for i in "${!pids[@]}"; do
+  wait "${pids[$i]}" && continue
+  failed=$((failed + 1))
+  echo "concurrent writer failed; its output (${outs[$i]##*/}):" >&2
+  cat "${outs[$i]}" >&2
+done
 expect_eq "concurrent imports, adds and lists all succeed" 0 "$failed"
 expect_eq "each concurrent import added its 500 rows" 4 "$(grep -l '500 rows: 500 added' "$T"/par?.out | wc -l)"
 expect_eq "every concurrent write is in" 2004 "$(member_count "$P")"
@@ -168,6 +173,34 @@ run "$AMICALE_BIN" --dir "$P" member export --format json
 expect_eq "no id given twice under concurrency" 2004 "$(jq .id "$OUT" | sort -u | wc -l)"
 run "$AMICALE_BIN" --dir "$P" member search writer --limit 0 --json
 expect_eq "index complete under concurrency" 2004 "$(jq .total "$OUT")"
+
+# Processes that open the store while an import keeps growing its map (from
+# 1 MiB, batch after batch) adopt the new size, however often it changes
+# between their open and their first transaction.
+R="$T/resized"
+expect_status 0 "$AMICALE_BIN" --dir "$R" init --name "Growing node" --kind school --map-size 1M
+awk 'BEGIN { print "Nom,Prénom,Email,Bio"; for (i = 1; i <= 8000; i++) printf "G%d,P%d,g%d@example.org,Biography text number %d\n", i, i, i, i }' >"$C/grow.csv"
+"$AMICALE_BIN" --dir "$R" member import "$C/grow.csv" --batch 20 >"$T/grow.out" 2>&1 &
+ipid=$!
+readers=0 reader_failures=0
+while kill -0 "$ipid" 2>/dev/null; do
+  rp=()
+  for j in 1 2 3 4; do
+    "$AMICALE_BIN" --dir "$R" member list --limit 1 --json >"$T/reader$j.out" 2>&1 &
+    rp+=($!)
+  done
+  for j in 1 2 3 4; do
+    readers=$((readers + 1))
+    wait "${rp[$((j - 1))]}" && continue
+    reader_failures=$((reader_failures + 1))
+    sed 's/^/  reader: /' "$T/reader$j.out" >&2
+  done
+done
+expect_status 0 wait "$ipid"
+echo "# $readers readers opened the store while the import grew it" >&2
+expect_true "readers ran during the import" test "$readers" -gt 0
+expect_eq "no reader failed while the map grew" 0 "$reader_failures"
+expect_eq "the growing import is complete" 8000 "$(member_count "$R")"
 
 # A crash in the middle of an import (kill -9 once some batches are in)
 # leaves whole batches, consistent indexes, and an import that finishes the
