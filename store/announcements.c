@@ -2,6 +2,7 @@
  * list and federated profiles (see announcements.h; the ordering rules are
  * those of docs/PROTOCOL.md, "Ordering"). */
 #include "store/announcements.h"
+#include "store/catalog.h"
 
 #include <msgpack.h>
 #include <stdio.h>
@@ -98,10 +99,11 @@ int am_ann_load(am_txn *t, const uint8_t id[static AM_ANN_ID_BYTES], am_ann *a,
 /* ---- Writing the indexes of one announcement ---- */
 
 static int index_put(am_txn *t, const am_ann *a, const uint8_t *p, size_t len,
-                     am_error *err) {
+                     int64_t now, am_error *err) {
   MDB_val k = {AM_ANN_ID_BYTES, (void *)a->id}, v = {len, (void *)p};
   int rc = mdb_put(t->txn, db(t, AM_DB_ANN), &k, &v, MDB_NOOVERWRITE);
   if (rc == 0) rc = am_sync_add(t, a->id, err);
+  if (rc == 0 && am_store_has_catalog(t->store)) rc = am_catalog_put(t, a, now, err);
   else if (rc == MDB_KEYEXIST) rc = 0; /* the same bytes (the id is their hash) */
   else return mdb_fail(t, rc, "storing an announcement", err);
   if (rc) return rc;
@@ -143,7 +145,23 @@ static int del(am_txn *t, int which, void *key, size_t n, am_error *err) {
 static int index_del(am_txn *t, const uint8_t *origin, const am_slot *s, am_error *err) {
   uint8_t seq[SEQ_KEY], kind[KIND_KEY], exp[EXP_KEY];
   MDB_val idk = {32, (void *)s->id};
-  int rc = mdb_del(t->txn, db(t, AM_DB_ANN), &idk, NULL);
+  int rc = 0;
+  /* The catalog needs the content to find its index entries. */
+  if (am_store_has_catalog(t->store) &&
+      (s->ann_kind == AM_K_PROFILE || s->ann_kind == AM_K_EVENT || s->ann_kind == AM_K_JOB)) {
+    am_ann old;
+    rc = am_ann_load(t, s->id, &old, err);
+    if (rc == AM_ENOTFOUND) {
+      rc = 0; /* nothing held: nothing indexed */
+    } else if (rc) {
+      return rc;
+    } else {
+      rc = am_catalog_del(t, &old, err);
+      am_ann_free(&old);
+      if (rc) return rc;
+    }
+  }
+  rc = mdb_del(t->txn, db(t, AM_DB_ANN), &idk, NULL);
   if (rc == 0) rc = am_sync_remove(t, s->id, err);
   else if (rc == MDB_NOTFOUND) rc = 0;
   else return mdb_fail(t, rc, "deleting an announcement", err);
@@ -392,7 +410,7 @@ int am_ann_apply(am_txn *t, const am_ann *a, const uint8_t *p, size_t len,
     return rc;
   }
 store:
-  if ((rc = index_put(t, a, p, len, err))) return rc;
+  if ((rc = index_put(t, a, p, len, now, err))) return rc;
   am_slot s = {.version = a->version, .state = retraction ? AM_SLOT_RETRACTED : AM_SLOT_LIVE,
                .ann_kind = a->kind, .created = a->created, .expires = a->expires};
   memcpy(s.id, a->id, AM_ANN_ID_BYTES);

@@ -1,6 +1,7 @@
 /* LMDB environment, transactions, map growth and error translation (see
  * store.h). */
 #include "store/store.h"
+#include "store/catalog.h"
 #include "store/sync.h"
 
 #include <errno.h>
@@ -15,7 +16,12 @@ static const char *const dbi_names[AM_DB__COUNT] = {
     [AM_DB_ANN_SEQ] = "ann_seq", [AM_DB_ANN_KIND] = "ann_kind",
     [AM_DB_ANN_EXP] = "ann_exp", [AM_DB_TRUST] = "trust",
     [AM_DB_PEER] = "peer", [AM_DB_INVITE] = "invite", [AM_DB_ANN_SUM] = "ann_sum",
+    [AM_DB_DIR] = "dir", [AM_DB_DIR_INDEX] = "dir_index", [AM_DB_DIR_REF] = "dir_ref",
+    [AM_DB_LST] = "lst", [AM_DB_LST_INDEX] = "lst_index", [AM_DB_LST_REF] = "lst_ref",
+    [AM_DB_MKEY] = "member_key", [AM_DB_MCODE] = "member_code",
 };
+/* LMDB flags of each table beyond MDB_CREATE (0: plain keys and values). */
+static const unsigned dbi_flags[AM_DB__COUNT] = {0};
 
 struct am_store {
   MDB_env *env;
@@ -24,6 +30,7 @@ struct am_store {
   bool ann_tables; /* false: a format-1 store opened read-only */
   bool peer_tables; /* false: a format-1 or 2 store opened read-only */
   bool sum_table;   /* false: a format 1-3 store opened read-only */
+  bool catalog_tables; /* false: a format 1-4 store opened read-only */
   bool open_map_full; /* the upgrade at open needed a larger map */
   const am_identity *signer;
   char path[4096];
@@ -121,9 +128,14 @@ static int open_dbs(am_store *s, bool create, am_error *err) {
   s->ann_tables = format >= 2 || upgrade;
   s->peer_tables = format >= 3 || upgrade;
   s->sum_table = format >= 4 || upgrade;
+  s->catalog_tables = format >= 5 || upgrade;
   for (int i = AM_DB_ANN; i < AM_DB__COUNT; i++) {
-    bool have = i < AM_DB_PEER ? s->ann_tables : i < AM_DB_ANN_SUM ? s->peer_tables : s->sum_table;
-    if (have && (rc = mdb_dbi_open(txn, dbi_names[i], (create || upgrade) ? MDB_CREATE : 0, &s->dbi[i])))
+    bool have = i < AM_DB_PEER       ? s->ann_tables
+                : i < AM_DB_ANN_SUM  ? s->peer_tables
+                : i < AM_DB_DIR      ? s->sum_table
+                                     : s->catalog_tables;
+    unsigned flags = dbi_flags[i] | ((create || upgrade) ? MDB_CREATE : 0);
+    if (have && (rc = mdb_dbi_open(txn, dbi_names[i], flags, &s->dbi[i])))
       goto fail;
   }
   /* Format 4: the sums of the announcements already held, in the same
@@ -131,6 +143,15 @@ static int open_dbs(am_store *s, bool create, am_error *err) {
   if (upgrade && format < 4 &&
       (rc = am_sync_rebuild(txn, s->dbi[AM_DB_ANN], s->dbi[AM_DB_ANN_SUM])))
     goto fail;
+  /* Format 5: the catalog of what is already held, and members' keys. */
+  if (upgrade && format < 5) {
+    am_txn t = {.store = s, .txn = txn, .write = true};
+    if ((rc = am_catalog_rebuild(&t, err))) {
+      if (t.map_full) s->open_map_full = true;
+      mdb_txn_abort(txn);
+      return rc;
+    }
+  }
   if (upgrade) {
     MDB_val k = {6, "format"}, v;
     uint8_t f[4] = {0, 0, 0, AM_STORE_FORMAT};
@@ -176,7 +197,7 @@ int am_store_open(am_store **out, const char *dir, const am_store_opts *opts,
     goto fail;
   }
   if ((rc = mdb_env_create(&s->env))) goto mdb_fail;
-  mdb_env_set_maxdbs(s->env, 16);
+  mdb_env_set_maxdbs(s->env, 32);
   mdb_env_set_maxreaders(s->env, 126);
   /* Only raise the size here: the file keeps the largest size ever set. */
   size_t map = o.map_size ? o.map_size : AM_STORE_DEFAULT_MAP;
@@ -242,6 +263,7 @@ MDB_dbi am_store_db(am_store *s, int which) { return s->dbi[which]; }
 bool am_store_has_ann(am_store *s) { return s->ann_tables; }
 bool am_store_has_peers(am_store *s) { return s->peer_tables; }
 bool am_store_has_sums(am_store *s) { return s->sum_table; }
+bool am_store_has_catalog(am_store *s) { return s->catalog_tables; }
 void am_store_set_signer(am_store *s, const am_identity *id) { s->signer = id; }
 const am_identity *am_store_signer(am_store *s) { return s->signer; }
 

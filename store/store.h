@@ -32,11 +32,16 @@
 enum am_db {
   AM_DB_META, AM_DB_MEMBERS, AM_DB_EMAIL, AM_DB_INDEX,
   AM_DB_ANN, AM_DB_ANN_SLOT, AM_DB_ANN_SEQ, AM_DB_ANN_KIND, AM_DB_ANN_EXP,
-  AM_DB_TRUST, AM_DB_PEER, AM_DB_INVITE, AM_DB_ANN_SUM, AM_DB__COUNT
+  AM_DB_TRUST, AM_DB_PEER, AM_DB_INVITE, AM_DB_ANN_SUM,
+  /* format 5: the catalog of held announcements (store/catalog.h) and
+   * members' own keys (store/accounts.h) */
+  AM_DB_DIR, AM_DB_DIR_INDEX, AM_DB_DIR_REF, AM_DB_LST, AM_DB_LST_INDEX,
+  AM_DB_LST_REF, AM_DB_MKEY, AM_DB_MCODE, AM_DB__COUNT
 };
 
-#define AM_STORE_FORMAT 4 /* 2: announcement and trust tables; 3: peer, invite;
-                            4: ann_sum (replication) */
+#define AM_STORE_FORMAT 5 /* 2: announcement and trust tables; 3: peer, invite;
+                            4: ann_sum (replication); 5: the catalog
+                            (federated search) and member keys */
 #define AM_STORE_DEFAULT_MAP (64UL << 20)   /* 64 MiB, grown on demand */
 #define AM_STORE_MAX_MAP (1UL << 40)        /* 1 TiB */
 
@@ -90,6 +95,7 @@ bool am_store_has_ann(am_store *s);
 bool am_store_has_peers(am_store *s);
 /* False only for a store of format 1 to 3 opened read-only (no ann_sum). */
 bool am_store_has_sums(am_store *s);
+bool am_store_has_catalog(am_store *s); /* format 5 tables */
 
 /* The identity this node signs its own announcements with. When set,
  * member changes publish or retract the member's federated profile in the

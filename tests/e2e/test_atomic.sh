@@ -15,7 +15,7 @@ unchanged() { store_unchanged "$AMICALE_DIR" "$1"; }
 
 # The dump is a faithful picture: it has every table and the members.
 snapshot
-expect_eq "dump has every table" "ann ann_exp ann_kind ann_seq ann_slot ann_sum email index invite members meta peer trust" \
+expect_eq "dump has every table" "ann ann_exp ann_kind ann_seq ann_slot ann_sum dir dir_index dir_ref email index invite lst lst_index lst_ref member_code member_key members meta peer trust" \
   "$(sed -n 's/^database=//p' "$T/snap1.dump" | sort | tr '\n' ' ' | sed 's/ $//')"
 
 # ---- member add -------------------------------------------------------------------------

@@ -19,7 +19,7 @@ expect_true "amicale.conf exists" test -f "$N/amicale.conf"
 expect_true "store/data.mdb exists" test -f "$N/store/data.mdb"
 expect_eq "amicale.conf name" "École Exemple" "$(sed -n 's/^name = //p' "$N/amicale.conf")"
 expect_eq "amicale.conf kind" "school" "$(sed -n 's/^kind = //p' "$N/amicale.conf")"
-expect_eq "store format is 4" '\00\00\00\04' "$(mdb_dump -p -s meta "$N/store" | sed -n '/^ format$/{n;s/^ //;p}')"
+expect_eq "store format is 5" '\00\00\00\05' "$(mdb_dump -p -s meta "$N/store" | sed -n '/^ format$/{n;s/^ //;p}')"
 
 # ---- id -------------------------------------------------------------------------
 expect_status 0 "$AMICALE_BIN" --dir "$N" id
@@ -165,7 +165,7 @@ expect_eq "restored backup has the key" "$key" "$(sed -n 1p "$OUT")"
 
 # ---- store from a newer version ------------------------------------------------------------
 cp -a "$N" "$T/newer"
-mdb_dump -s meta "$T/newer/store" | sed 's/^ 00000004$/ 00000009/' | mdb_load -s meta "$T/newer/store" 2>/dev/null
+mdb_dump -s meta "$T/newer/store" | sed 's/^ 00000005$/ 00000009/' | mdb_load -s meta "$T/newer/store" 2>/dev/null
 expect_eq "forged store format" '\00\00\00\09' "$(mdb_dump -p -s meta "$T/newer/store" | sed -n '/^ format$/{n;s/^ //;p}')"
 expect_status 4 "$AMICALE_BIN" --dir "$T/newer" member list
 expect_err_contains "newer"

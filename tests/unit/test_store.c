@@ -414,9 +414,11 @@ static void test_upgrade_from_format_2(void) {
   REQUIRE(mdb_dbi_open(txn, "meta", 0, &dbi) == 0);
   REQUIRE(mdb_get(txn, dbi, &k, &v) == 0);
   REQUIRE(v.mv_size == 4);
-  CHECK_INT(((uint8_t *)v.mv_data)[3], 4);
-  CHECK_INT(AM_STORE_FORMAT, 4);
+  CHECK_INT(((uint8_t *)v.mv_data)[3], AM_STORE_FORMAT);
   for (size_t i = 0; i < 3; i++) CHECK_INT(mdb_dbi_open(txn, tables[i], 0, &dbi), 0);
+  /* Format 5: the catalog tables exist. */
+  CHECK_INT(mdb_dbi_open(txn, "dir", 0, &dbi), 0);
+  CHECK_INT(mdb_dbi_open(txn, "lst_index", 0, &dbi), 0);
   mdb_txn_abort(txn);
   mdb_env_close(env);
 }
