@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cli/ann_json.h"
+#include "proto/ann_json.h"
 #include "cli/cli.h"
 #include "crypto/sign.h"
 #include "proto/member_json.h"

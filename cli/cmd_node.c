@@ -3,7 +3,7 @@
 #include <jansson.h>
 #include <string.h>
 
-#include "cli/ann_json.h"
+#include "proto/ann_json.h"
 #include "cli/cli.h"
 #include "store/announcements.h"
 

@@ -14,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cli/ann_json.h"
+#include "proto/ann_json.h"
 #include "cli/cli.h"
 #include "proto/member_json.h"
 #include "store/announcements.h"

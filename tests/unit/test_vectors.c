@@ -16,7 +16,7 @@
 #include <jansson.h>
 #include <sodium.h>
 
-#include "cli/ann_json.h"
+#include "proto/ann_json.h"
 #include "crypto/identity.h"
 #include "crypto/sign.h"
 #include "proto/announce.h"

@@ -1,5 +1,5 @@
 /* JSON form of announcements (see ann_json.h). */
-#include "cli/ann_json.h"
+#include "proto/ann_json.h"
 
 #include <stdio.h>
 #include <stdlib.h>
