@@ -8,8 +8,8 @@
  * Body values: text as strings, lists as arrays, numbers, booleans, enum
  * values by name, times as ISO 8601 UTC, dates as YYYY-MM-DD; absent
  * fields are left out. */
-#ifndef AMICALE_CLI_ANN_JSON_H
-#define AMICALE_CLI_ANN_JSON_H
+#ifndef AMICALE_PROTO_ANN_JSON_H
+#define AMICALE_PROTO_ANN_JSON_H
 
 #include <jansson.h>
 
