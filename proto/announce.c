@@ -878,13 +878,14 @@ static int dup_text(am_aval *v, const char *s) {
 }
 
 int am_profile_from_member(am_ann *a, const am_member *m) {
-  if (!m->consent_federation) return AM_ENOTFOUND;
+  /* Shared with the federation means listed there too: a member who does
+   * not want to be found is found nowhere. */
+  if (!m->consent_federation || !m->consent_listed) return AM_ENOTFOUND;
   am_ann_init(a, AM_K_PROFILE);
   a->object = m->id;
   int rc = 0;
   for (int f = 0; f < AM_F__PROFILE_COUNT && !rc; f++) {
-    bool school_fact = f == AM_F_PROMO || f == AM_F_PROGRAMME || f == AM_F_DIPLOMA;
-    if (m->vis[f] != AM_VIS_FEDERATION && !school_fact) continue;
+    if (m->vis[f] != AM_VIS_FEDERATION) continue;
     am_aval *v = &a->body[f];
     const am_field *fd = &am_fields[f];
     switch (fd->type) {

@@ -196,9 +196,10 @@ int am_ann_format(const am_ann *a, uint32_t f, am_buf *out);
 int am_time_parse(const char *s, uint64_t *out);
 
 /* Profiles: the federated view of a member, built from the record. Only
- * fields whose visibility is federation are copied, plus the school-side
- * facts (promo, programme, diploma); returns AM_ENOTFOUND (a is then
- * untouched) when the member has not consented to federation sharing. */
+ * fields whose visibility is federation are copied (a private or school
+ * field never leaves the node); returns AM_ENOTFOUND (a is then untouched)
+ * unless the member has consented both to be listed and to federation
+ * sharing. */
 int am_profile_from_member(am_ann *a, const am_member *m);
 
 /* True when two announcements have the same kind, object and body (the

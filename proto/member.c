@@ -89,7 +89,7 @@ const am_field am_fields[AM_F__COUNT] = {
     "mentorat mentoring mentor parrainage disponiblepourmentorat "
     "mentordisponible"},
   [AM_F_MENTORING_TOPICS] = {"mentoring_topics", "Mentoring topics",
-    AM_T_LIST, 0, AM_VIS_FEDERATION, 20, 100, F(mentoring_topics),
+    AM_T_LIST, AM_FF_EXACT, AM_VIS_FEDERATION, 20, 100, F(mentoring_topics),
     "sujetsdementorat themesdementorat mentoringtopics mentortopics "
     "domainesdementorat"},
   [AM_F_DUES_PAID_UNTIL] = {"dues_paid_until", "Dues paid until",
@@ -575,17 +575,23 @@ int am_member_set(am_member *m, int f, const char *value, size_t len,
   case AM_T_CONSENT: {
     uint32_t d = 0;
     bool b;
-    if (n == 0) return *u32_at(m, f) = 0, 0;
-    if (fd->type == AM_T_CONSENT && am_bool_parse(v, n, &b) == 0) {
+    if (n == 0) {
+      *u32_at(m, f) = 0;
+    } else if (fd->type == AM_T_CONSENT && am_bool_parse(v, n, &b) == 0) {
       /* "yes" keeps an earlier consent date rather than moving it. */
       if (!b) *u32_at(m, f) = 0;
       else if (!*u32_at(m, f)) *u32_at(m, f) = am_today();
-      return 0;
-    }
-    if (am_date_parse(v, n, &d))
+    } else if (am_date_parse(v, n, &d)) {
       return am_fail(err, AM_EINVAL, "'%.*s' is not a date (expected YYYY-MM-DD or DD/MM/YYYY%s)",
                      (int)(n > 40 ? 40 : n), v, fd->type == AM_T_CONSENT ? ", yes or no" : "");
-    *u32_at(m, f) = d;
+    } else {
+      *u32_at(m, f) = d;
+    }
+    /* Sharing with the federation includes being listed: consenting to the
+     * one gives the other, withdrawing the listing withdraws both. */
+    if (f == AM_F_CONSENT_FEDERATION && m->consent_federation && !m->consent_listed)
+      m->consent_listed = m->consent_federation;
+    if (f == AM_F_CONSENT_LISTED && !m->consent_listed) m->consent_federation = 0;
     return 0;
   }
   }

@@ -793,11 +793,12 @@ int am_profile_publish(am_txn *t, uint64_t member_id, bool publish, int64_t now,
   am_member m;
   int rc = am_members_get(t, member_id, &m, err);
   if (rc) return rc;
-  if (publish && !m.consent_federation) {
+  if (publish && (!m.consent_federation || !m.consent_listed)) {
+    bool fed = m.consent_federation != 0;
     am_member_free(&m);
-    return am_fail(err, AM_EINVAL,
-                   "member %llu has not consented to federation sharing (set --consent-federation)",
-                   (unsigned long long)member_id);
+    return am_fail(err, AM_EINVAL, "member %llu has not consented to %s (set %s)",
+                   (unsigned long long)member_id, fed ? "be listed" : "federation sharing",
+                   fed ? "--consent-listed" : "--consent-federation");
   }
   if (publish) {
     rc = profile_update(t, member_id, &m, now, changed, err);

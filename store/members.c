@@ -7,17 +7,12 @@
 #include <string.h>
 
 #include "proto/text.h"
+#include "store/directory.h"
 #include "store/postings.h"
 
 /* ---- search keys of a record ----------------------------------------- */
 
-typedef struct termset {
-  am_buf data;
-  struct term { uint32_t off, len; } *v;
-  size_t n, cap;
-} termset;
-
-static void terms_free(termset *ts) {
+void am_terms_free(am_terms *ts) {
   am_buf_free(&ts->data);
   free(ts->v);
   memset(ts, 0, sizeof *ts);
@@ -30,32 +25,36 @@ static size_t utf8_cut(const char *s, size_t len, size_t max) {
   return max;
 }
 
-static int terms_add(termset *ts, char tag, const char *p, size_t len) {
+int am_terms_add(am_terms *ts, char tag, const void *p, size_t len) {
   if (ts->n == ts->cap) {
     size_t cap = ts->cap ? ts->cap * 2 : 32;
-    struct term *v = realloc(ts->v, cap * sizeof *v);
+    struct am_term *v = realloc(ts->v, cap * sizeof *v);
     if (!v) return AM_ENOMEM;
     ts->v = v, ts->cap = cap;
   }
   len = utf8_cut(p, len, AM_IDX_KEY_MAX - 1); /* tag + term <= AM_IDX_KEY_MAX */
   uint32_t off = (uint32_t)ts->data.len;
   int rc = am_buf_append(&ts->data, &tag, 1);
-  if (!rc) rc = am_buf_append(&ts->data, p, len);
+  if (!rc && len) rc = am_buf_append(&ts->data, p, len);
   if (rc) return rc;
-  ts->v[ts->n++] = (struct term){off, (uint32_t)(len + 1)};
+  ts->v[ts->n++] = (struct am_term){off, (uint32_t)(len + 1)};
   return 0;
 }
 
 static int word_cb(const char *w, size_t len, void *arg) {
-  return terms_add(arg, AM_IDX_WORD, w, len);
+  return am_terms_add(arg, AM_IDX_WORD, w, len);
 }
 
-static int fold_words(termset *ts, const char *s) {
+static int title_cb(const char *w, size_t len, void *arg) {
+  return am_terms_add(arg, AM_IDX_TITLE, w, len);
+}
+
+static int fold_words(am_terms *ts, const char *s, int (*cb)(const char *, size_t, void *)) {
   char *f;
   size_t n;
   int rc = am_text_fold(s, strlen(s), &f, &n);
   if (rc) return rc;
-  rc = am_text_words(f, n, word_cb, ts);
+  rc = am_text_words(f, n, cb, ts);
   free(f);
   return rc;
 }
@@ -90,26 +89,24 @@ int am_index_key_name(const am_member *m, am_buf *key) {
   return rc;
 }
 
-static const termset *sort_ctx;
-static int term_cmp(const void *a, const void *b) {
-  const struct term *x = a, *y = b;
+static int term_cmp(const am_terms *ts, const struct am_term *x, const struct am_term *y) {
   size_t n = x->len < y->len ? x->len : y->len;
-  int c = memcmp(sort_ctx->data.data + x->off, sort_ctx->data.data + y->off, n);
+  int c = memcmp(ts->data.data + x->off, ts->data.data + y->off, n);
   if (c) return c;
   return (x->len > y->len) - (x->len < y->len);
 }
 
-/* All index keys of m, sorted and without repeats. */
-static int member_terms(const am_member *m, termset *ts) {
+int am_terms_of_record(const am_member *m, am_terms *ts) {
   int rc = 0;
   am_buf key = {0};
   if ((rc = am_index_key_name(m, &key))) goto out;
-  if ((rc = terms_add(ts, key.data[0], key.data + 1, key.len - 1))) goto out;
+  if ((rc = am_terms_add(ts, key.data[0], key.data + 1, key.len - 1))) goto out;
   if (m->promo) {
     char y[2] = {(char)(m->promo >> 8), (char)(m->promo & 0xff)};
-    if ((rc = terms_add(ts, AM_IDX_YEAR, y, 2))) goto out;
+    if ((rc = am_terms_add(ts, AM_IDX_YEAR, y, 2))) goto out;
   }
-  if (m->mentoring && (rc = terms_add(ts, AM_IDX_MENTOR, "", 0))) goto out;
+  if (m->mentoring && (rc = am_terms_add(ts, AM_IDX_MENTOR, "", 0))) goto out;
+  if (m->job_title && (rc = fold_words(ts, m->job_title, title_cb))) goto out;
   for (int f = 0; f < AM_F__COUNT; f++) {
     const am_field *fd = &am_fields[f];
     if (!(fd->flags & (AM_FF_EXACT | AM_FF_WORDS))) continue;
@@ -120,25 +117,38 @@ static int member_terms(const am_member *m, termset *ts) {
       if (fd->flags & AM_FF_EXACT) {
         key.len = 0;
         if ((rc = am_index_key_exact(f, items[i], &key))) goto out;
-        if ((rc = terms_add(ts, key.data[0], key.data + 1, key.len - 1))) goto out;
+        if ((rc = am_terms_add(ts, key.data[0], key.data + 1, key.len - 1))) goto out;
       }
-      if ((fd->flags & AM_FF_WORDS) && (rc = fold_words(ts, items[i]))) goto out;
+      if ((fd->flags & AM_FF_WORDS) && (rc = fold_words(ts, items[i], word_cb))) goto out;
     }
   }
+out:
+  am_buf_free(&key);
+  return rc;
+}
+
+void am_terms_finish(am_terms *ts) {
   /* A record has a few dozen keys: insertion sort beats qsort's set-up. */
-  sort_ctx = ts;
   for (size_t i = 1; i < ts->n; i++) {
-    struct term x = ts->v[i];
+    struct am_term x = ts->v[i];
     size_t j = i;
-    for (; j > 0 && term_cmp(&ts->v[j - 1], &x) > 0; j--) ts->v[j] = ts->v[j - 1];
+    for (; j > 0 && term_cmp(ts, &ts->v[j - 1], &x) > 0; j--) ts->v[j] = ts->v[j - 1];
     ts->v[j] = x;
   }
   size_t k = 0;
   for (size_t i = 0; i < ts->n; i++)
-    if (k == 0 || term_cmp(&ts->v[k - 1], &ts->v[i]) != 0) ts->v[k++] = ts->v[i];
+    if (k == 0 || term_cmp(ts, &ts->v[k - 1], &ts->v[i]) != 0) ts->v[k++] = ts->v[i];
   ts->n = k;
-out:
-  am_buf_free(&key);
+}
+
+/* All index keys of a member, sorted and without repeats. */
+static int member_terms(const am_member *m, am_terms *ts) {
+  uint8_t c[8];
+  am_be64(c, (uint64_t)m->created);
+  int rc = am_terms_of_record(m, ts);
+  if (!rc) rc = am_terms_add(ts, AM_IDX_CREATED, c, 8);
+  if (!rc && m->consent_listed) rc = am_terms_add(ts, AM_IDX_LISTED, "", 0);
+  if (!rc) am_terms_finish(ts);
   return rc;
 }
 
@@ -151,7 +161,11 @@ out:
  * distinct key and batch.
  * Removals look in the pending set first, so a member added and changed
  * in one transaction leaves no stale key. Index reads inside a write
- * transaction would not see pending keys; none are made. */
+ * transaction would not see pending keys; none are made.
+ * The directory's index (dir_index) goes through the same writer: a
+ * pending key is the table's number (one byte) then the term. The
+ * directory also leaves here the references it must check at commit
+ * (am_txn_defer_ref). */
 
 typedef struct pending_key {
   uint32_t off, len; /* key bytes in pending.keys */
@@ -160,6 +174,7 @@ typedef struct pending_key {
 } pending_key;
 
 typedef struct pending {
+  am_buf refs; /* am_txn_defer_ref: directory references to check */
   am_buf keys;
   pending_key *v;
   size_t n, cap;
@@ -212,6 +227,7 @@ static void pending_free(pending *pd) {
   free(pd->v);
   free(pd->slots);
   am_buf_free(&pd->keys);
+  am_buf_free(&pd->refs);
   free(pd);
 }
 
@@ -242,8 +258,8 @@ int am_members_txn_flush(am_txn *t, am_error *err) {
   pending *pd = t->idx;
   int crc = counter_save(t, err);
   if (crc) return crc;
-  if (!pd || !pd->n) return 0;
-  uint32_t *order = malloc(pd->n * sizeof *order);
+  if (!pd) return 0;
+  uint32_t *order = malloc((pd->n ? pd->n : 1) * sizeof *order);
   int rc = 0;
   if (!order) return AM_ENOMEM;
   for (size_t i = 0; i < pd->n; i++) order[i] = (uint32_t)i;
@@ -257,22 +273,39 @@ int am_members_txn_flush(am_txn *t, am_error *err) {
     bool sorted = true;
     for (uint32_t k = 1; k < e->n && sorted; k++) sorted = e->ids[k - 1] < e->ids[k];
     if (!sorted) qsort(e->ids, e->n, sizeof *e->ids, u64_cmp);
-    rc = am_postings_add(t, pd->keys.data + e->off, e->len, e->ids, e->n, err);
+    const uint8_t *key = (const uint8_t *)pd->keys.data + e->off;
+    rc = am_postings_add_db(t, key[0], key + 1, e->len - 1, e->ids, e->n, err);
   }
   free(order);
+  if (!rc && pd->refs.len) rc = am_directory_txn_flush(t, (const uint8_t *)pd->refs.data, pd->refs.len, err);
   if (rc) return rc;
   pending_free(pd);
   t->idx = NULL;
   return 0;
 }
 
-static int index_op(am_txn *t, const termset *ts, const struct term *tm,
+static pending *pending_get(am_txn *t) {
+  if (!t->idx) t->idx = calloc(1, sizeof(pending));
+  return t->idx;
+}
+
+int am_txn_defer_ref(am_txn *t, const uint8_t *key, size_t len) {
+  pending *pd = pending_get(t);
+  if (!pd) return AM_ENOMEM;
+  return am_buf_append(&pd->refs, key, len);
+}
+
+static int index_op(am_txn *t, int which, const am_terms *ts, const struct am_term *tm,
                     uint64_t id, bool add, am_error *err) {
-  const char *key = ts->data.data + tm->off;
+  char key[AM_IDX_KEY_MAX + 1];
+  if (tm->len > AM_IDX_KEY_MAX) return am_fail(err, AM_EINTERNAL, "bad index term");
+  key[0] = (char)which;
+  memcpy(key + 1, ts->data.data + tm->off, tm->len);
+  size_t len = tm->len + 1;
   pending *pd = t->idx;
   if (add) {
-    if (!pd && !(pd = t->idx = calloc(1, sizeof *pd))) return AM_ENOMEM;
-    pending_key *e = pending_find(pd, key, tm->len, true);
+    if (!(pd = pending_get(t))) return AM_ENOMEM;
+    pending_key *e = pending_find(pd, key, len, true);
     if (!e) return AM_ENOMEM;
     if (e->n == e->cap) {
       uint32_t cap = e->cap ? 2 * e->cap : 4;
@@ -283,19 +316,18 @@ static int index_op(am_txn *t, const termset *ts, const struct term *tm,
     e->ids[e->n++] = id;
     return 0;
   }
-  pending_key *e = pd ? pending_find(pd, key, tm->len, false) : NULL;
+  pending_key *e = pd ? pending_find(pd, key, len, false) : NULL;
   for (uint32_t k = 0; e && k < e->n; k++)
     if (e->ids[k] == id) {
       memmove(e->ids + k, e->ids + k + 1, (e->n - k - 1) * sizeof *e->ids);
       e->n--;
       return 0;
     }
-  return am_postings_remove(t, key, tm->len, id, err);
+  return am_postings_remove_db(t, which, key + 1, tm->len, id, err);
 }
 
-/* Applies the difference between the old and new key sets of one member. */
-static int index_update(am_txn *t, uint64_t id, const termset *old,
-                        const termset *neu, am_error *err) {
+int am_index_update(am_txn *t, int which, uint64_t id, const am_terms *old,
+                    const am_terms *neu, am_error *err) {
   size_t i = 0, j = 0;
   int rc = 0;
   while (!rc && (i < (old ? old->n : 0) || j < (neu ? neu->n : 0))) {
@@ -303,13 +335,13 @@ static int index_update(am_txn *t, uint64_t id, const termset *old,
     if (!old || i >= old->n) c = 1;
     else if (!neu || j >= neu->n) c = -1;
     else {
-      const struct term *a = &old->v[i], *b = &neu->v[j];
+      const struct am_term *a = &old->v[i], *b = &neu->v[j];
       size_t n = a->len < b->len ? a->len : b->len;
       c = memcmp(old->data.data + a->off, neu->data.data + b->off, n);
       if (!c) c = (a->len > b->len) - (a->len < b->len);
     }
-    if (c < 0) rc = index_op(t, old, &old->v[i++], id, false, err);
-    else if (c > 0) rc = index_op(t, neu, &neu->v[j++], id, true, err);
+    if (c < 0) rc = index_op(t, which, old, &old->v[i++], id, false, err);
+    else if (c > 0) rc = index_op(t, which, neu, &neu->v[j++], id, true, err);
     else i++, j++;
   }
   return rc;
@@ -434,7 +466,7 @@ static int emails_available(am_txn *t, const am_member *m, am_error *err) {
 int am_members_put(am_txn *t, am_member *m, int flags, am_error *err) {
   am_member old;
   bool have_old = false;
-  termset ot = {0}, nt = {0};
+  am_terms ot = {0}, nt = {0};
   am_buf rec = {0};
   int rc;
   if ((rc = am_member_check(m, err))) return rc;
@@ -465,7 +497,7 @@ int am_members_put(am_txn *t, am_member *m, int flags, am_error *err) {
   m->updated = now;
   if ((rc = emails_update(t, have_old ? &old : NULL, m, err))) goto out;
   if ((rc = member_terms(m, &nt))) goto out;
-  if ((rc = index_update(t, m->id, have_old ? &ot : NULL, &nt, err))) goto out;
+  if ((rc = am_index_update(t, AM_DB_INDEX, m->id, have_old ? &ot : NULL, &nt, err))) goto out;
   if ((rc = am_member_encode(m, &rec))) goto out;
   uint8_t kb[8];
   am_be64(kb, m->id);
@@ -479,19 +511,19 @@ int am_members_put(am_txn *t, am_member *m, int flags, am_error *err) {
   if (!rc && am_store_signer(t->store)) rc = am_profile_sync(t, m->id, m, now, err);
 out:
   if (have_old) am_member_free(&old);
-  terms_free(&ot);
-  terms_free(&nt);
+  am_terms_free(&ot);
+  am_terms_free(&nt);
   am_buf_free(&rec);
   return rc;
 }
 
 int am_members_remove(am_txn *t, uint64_t id, am_error *err) {
   am_member old;
-  termset ot = {0};
+  am_terms ot = {0};
   int rc = am_members_get(t, id, &old, err);
   if (rc) return rc;
   if ((rc = member_terms(&old, &ot))) goto out;
-  if ((rc = index_update(t, id, &ot, NULL, err))) goto out;
+  if ((rc = am_index_update(t, AM_DB_INDEX, id, &ot, NULL, err))) goto out;
   if ((rc = emails_update(t, &old, NULL, err))) goto out;
   uint8_t kb[8];
   am_be64(kb, id);
@@ -501,7 +533,7 @@ int am_members_remove(am_txn *t, uint64_t id, am_error *err) {
   if (!rc && am_store_signer(t->store)) rc = am_profile_sync(t, id, NULL, am_now(), err);
 out:
   am_member_free(&old);
-  terms_free(&ot);
+  am_terms_free(&ot);
   return rc;
 }
 
@@ -532,5 +564,26 @@ int am_members_each(am_txn *t, int (*cb)(am_member *m, void *arg), void *arg,
   }
   mdb_cursor_close(c);
   if (!rc && mrc != MDB_NOTFOUND) rc = am_store_mdb_error(t, mrc, "reading members", err);
+  return rc;
+}
+
+/* Format 5 added terms (created, listed, job title words, mentoring
+ * topics): the index is emptied and every member indexed again, in the
+ * upgrade's transaction. The additions go through the pending writer, so
+ * the caller flushes (am_members_txn_flush) before committing. */
+static int reindex_one(am_member *m, void *arg) {
+  am_txn *t = arg;
+  am_terms ts = {0};
+  int rc = member_terms(m, &ts);
+  if (!rc) rc = am_index_update(t, AM_DB_INDEX, m->id, NULL, &ts, NULL);
+  am_terms_free(&ts);
+  return rc;
+}
+
+int am_members_reindex(am_txn *t, am_error *err) {
+  int rc = mdb_drop(t->txn, am_store_db(t->store, AM_DB_INDEX), 0);
+  if (rc) return am_store_mdb_error(t, rc, "rebuilding the search index", err);
+  rc = am_members_each(t, reindex_one, t, err);
+  if (rc && err && !err->msg[0]) am_fail(err, rc, "rebuilding the search index");
   return rc;
 }

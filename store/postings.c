@@ -64,9 +64,22 @@ static int put_chunk(am_txn *t, MDB_dbi dbi, const void *term, size_t tlen, uint
   return am_store_mdb_error(t, mdb_put(t->txn, dbi, &k, &v, 0), "updating the search index", err);
 }
 
+static const char *damaged(int which) {
+  return which == AM_DB_INDEX ? "the search index is damaged" : "the directory index is damaged";
+}
+
 int am_postings_add(am_txn *t, const void *term, size_t tlen, const uint64_t *ids, size_t n,
                     am_error *err) {
-  MDB_dbi dbi = am_store_dbi(t->store, "index");
+  return am_postings_add_db(t, AM_DB_INDEX, term, tlen, ids, n, err);
+}
+
+int am_postings_remove(am_txn *t, const void *term, size_t tlen, uint64_t id, am_error *err) {
+  return am_postings_remove_db(t, AM_DB_INDEX, term, tlen, id, err);
+}
+
+int am_postings_add_db(am_txn *t, int which, const void *term, size_t tlen, const uint64_t *ids,
+                       size_t n, am_error *err) {
+  MDB_dbi dbi = am_store_db(t->store, which);
   MDB_cursor *c = NULL;
   uint64_t *merged = NULL;
   size_t cap = 0;
@@ -82,7 +95,7 @@ int am_postings_add(am_txn *t, const void *term, size_t tlen, const uint64_t *id
     int mrc = find_chunk(c, term, tlen, ids[i], &k, &v, &has_next, &next_low);
     if (mrc == 0) {
       if (!(have = am_postings_count(&v))) {
-        rc = am_fail(err, AM_ECORRUPT, "the search index is damaged");
+        rc = am_fail(err, AM_ECORRUPT, "%s", damaged(which));
         break;
       }
       old = v.mv_data;
@@ -126,8 +139,9 @@ int am_postings_add(am_txn *t, const void *term, size_t tlen, const uint64_t *id
   return rc;
 }
 
-int am_postings_remove(am_txn *t, const void *term, size_t tlen, uint64_t id, am_error *err) {
-  MDB_dbi dbi = am_store_dbi(t->store, "index");
+int am_postings_remove_db(am_txn *t, int which, const void *term, size_t tlen, uint64_t id,
+                          am_error *err) {
+  MDB_dbi dbi = am_store_db(t->store, which);
   MDB_cursor *c;
   MDB_val k, v;
   uint64_t next_low;
@@ -140,7 +154,7 @@ int am_postings_remove(am_txn *t, const void *term, size_t tlen, uint64_t id, am
   if (rc == MDB_NOTFOUND) return 0;
   if (rc) return am_store_mdb_error(t, rc, "reading the search index", err);
   size_t have = am_postings_count(&v);
-  if (!have) return am_fail(err, AM_ECORRUPT, "the search index is damaged");
+  if (!have) return am_fail(err, AM_ECORRUPT, "%s", damaged(which));
   const uint8_t *old = v.mv_data;
   size_t lo = 0, hi = have;
   while (lo < hi) {

@@ -21,6 +21,13 @@ int am_postings_add(am_txn *t, const void *term, size_t tlen, const uint64_t *id
                     am_error *err);
 /* Removes id from term's list (nothing when it is not there). */
 int am_postings_remove(am_txn *t, const void *term, size_t tlen, uint64_t id, am_error *err);
+/* The same in another table of posting lists (which: enum am_db, the
+ * member index or the directory's, store/directory.h); the two above are
+ * these with AM_DB_INDEX. */
+int am_postings_add_db(am_txn *t, int which, const void *term, size_t tlen, const uint64_t *ids,
+                       size_t n, am_error *err);
+int am_postings_remove_db(am_txn *t, int which, const void *term, size_t tlen, uint64_t id,
+                          am_error *err);
 
 /* The term part of an index key; 0 when the key is malformed. */
 static inline size_t am_postings_term_len(const MDB_val *key) {

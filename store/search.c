@@ -17,17 +17,15 @@ static bool walk_is_cheaper(size_t matches, size_t members, const am_query *q) {
   return steps < 30.0 * (double)matches;
 }
 
-typedef struct idset {
-  uint64_t *v;
-  size_t n, cap;
-} idset;
+typedef am_ids idset;
 
-static void set_free(idset *s) {
+void am_ids_free(am_ids *s) {
   free(s->v);
   memset(s, 0, sizeof *s);
 }
+#define set_free am_ids_free
 
-static int set_push(idset *s, uint64_t id) {
+int am_ids_push(am_ids *s, uint64_t id) {
   if (s->n == s->cap) {
     size_t cap = s->cap ? s->cap * 2 : 64;
     uint64_t *v = realloc(s->v, cap * sizeof *v);
@@ -37,22 +35,28 @@ static int set_push(idset *s, uint64_t id) {
   s->v[s->n++] = id;
   return 0;
 }
+#define set_push am_ids_push
 
 static int u64_cmp(const void *a, const void *b) {
   uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
   return (x > y) - (x < y);
 }
 
-static void set_normalise(idset *s) {
+void am_ids_normalise(am_ids *s) {
   if (!s->n) return;
+  /* Posting lists come sorted: most sets need no sort at all. */
+  bool sorted = true;
+  for (size_t i = 1; i < s->n && sorted; i++) sorted = s->v[i - 1] < s->v[i];
+  if (sorted) return;
   qsort(s->v, s->n, sizeof *s->v, u64_cmp);
   size_t k = 0;
   for (size_t i = 0; i < s->n; i++)
     if (k == 0 || s->v[k - 1] != s->v[i]) s->v[k++] = s->v[i];
   s->n = k;
 }
+#define set_normalise am_ids_normalise
 
-static bool set_has(const idset *s, uint64_t id) {
+bool am_ids_has(const am_ids *s, uint64_t id) {
   size_t lo = 0, hi = s->n;
   while (lo < hi) {
     size_t mid = lo + (hi - lo) / 2;
@@ -61,6 +65,7 @@ static bool set_has(const idset *s, uint64_t id) {
   }
   return lo < s->n && s->v[lo] == id;
 }
+#define set_has am_ids_has
 
 /* a := a ∩ b (both sorted). */
 static void set_intersect(idset *a, const idset *b) {
@@ -74,28 +79,30 @@ static void set_intersect(idset *a, const idset *b) {
 }
 
 /* Appends the ids of the posting chunk under the cursor. */
-static int read_chunk(const MDB_val *v, idset *out, am_error *err) {
+static const char *damaged(int which) {
+  return which == AM_DB_INDEX ? "the search index is damaged" : "the directory index is damaged";
+}
+
+static int read_chunk(int which, const MDB_val *v, idset *out, am_error *err) {
   size_t n = am_postings_count(v);
-  if (!n) return am_fail(err, AM_ECORRUPT, "the search index is damaged");
+  if (!n) return am_fail(err, AM_ECORRUPT, "%s", damaged(which));
   const uint8_t *p = v->mv_data;
   for (size_t i = 0; i < n; i++)
     if (set_push(out, am_get_be64(p + 8 * i))) return AM_ENOMEM;
   return 0;
 }
 
-/* Ids of every term in [lo, hi] (byte order), or of every term that
- * starts with lo when hi is NULL. */
-static int scan_keys(am_txn *t, const void *lo, size_t lolen, const void *hi,
-                     size_t hilen, idset *out, am_error *err) {
+int am_index_range(am_txn *t, int which, const void *lo, size_t lolen, const void *hi,
+                   size_t hilen, am_ids *out, am_error *err) {
   MDB_cursor *c;
-  int rc = mdb_cursor_open(t->txn, am_store_dbi(t->store, "index"), &c);
+  int rc = mdb_cursor_open(t->txn, am_store_db(t->store, which), &c);
   if (rc) return am_store_mdb_error(t, rc, "reading the search index", err);
   MDB_val k = {lolen, (void *)lo}, v;
   rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
   while (rc == 0) {
     size_t tlen = am_postings_term_len(&k);
     if (!tlen) {
-      rc = am_fail(err, AM_ECORRUPT, "the search index is damaged");
+      rc = am_fail(err, AM_ECORRUPT, "%s", damaged(which));
       goto out;
     }
     if (hi) {
@@ -105,7 +112,7 @@ static int scan_keys(am_txn *t, const void *lo, size_t lolen, const void *hi,
     } else if (tlen < lolen || memcmp(k.mv_data, lo, lolen) != 0) {
       break;
     }
-    if ((rc = read_chunk(&v, out, err))) goto out;
+    if ((rc = read_chunk(which, &v, out, err))) goto out;
     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
   }
   rc = (rc == 0 || rc == MDB_NOTFOUND) ? 0 : am_store_mdb_error(t, rc, "reading the search index", err);
@@ -114,11 +121,19 @@ out:
   return rc;
 }
 
-static int exact_ids(am_txn *t, const void *key, size_t len, idset *out, am_error *err) {
-  return scan_keys(t, key, len, key, len, out, err);
+static int exact_ids(am_txn *t, int which, const void *key, size_t len, idset *out,
+                     am_error *err) {
+  return am_index_range(t, which, key, len, key, len, out, err);
 }
 
 int am_query_filter(am_query *q, int field, const char *value, am_error *err) {
+  /* The job title is free text: its filter is on its words (q->job_title). */
+  if (field == AM_F_JOB_TITLE) {
+    if (q->job_title)
+      return am_fail(err, AM_EUSAGE, "one job title at a time (its words must all match)");
+    q->job_title = value;
+    return 0;
+  }
   if (field < 0 || field >= AM_F__COUNT || !(am_fields[field].flags & AM_FF_EXACT))
     return am_fail(err, AM_EUSAGE, "cannot search by %s", field >= 0 && field < AM_F__COUNT ? am_fields[field].name : "?");
   if (q->nfilters >= AM_QUERY_MAX_FILTERS)
@@ -131,44 +146,65 @@ int am_query_filter(am_query *q, int field, const char *value, am_error *err) {
 
 /* ---- the folded query ------------------------------------------------- */
 
-typedef struct prepared {
-  char **words; /* folded query words */
-  size_t nwords;
-  am_buf exact[AM_QUERY_MAX_FILTERS]; /* index keys of the exact filters */
-} prepared;
+typedef am_prepared prepared;
+
+typedef struct wordlist {
+  char **v;
+  size_t n;
+} wordlist;
 
 static int collect_word(const char *w, size_t len, void *arg) {
-  prepared *p = arg;
-  char **v = realloc(p->words, (p->nwords + 1) * sizeof *v);
+  wordlist *l = arg;
+  char **v = realloc(l->v, (l->n + 1) * sizeof *v);
   if (!v) return AM_ENOMEM;
-  p->words = v;
-  if (!(p->words[p->nwords] = strndup(w, len))) return AM_ENOMEM;
-  p->nwords++;
+  l->v = v;
+  if (!(l->v[l->n] = strndup(w, len))) return AM_ENOMEM;
+  l->n++;
   return 0;
 }
 
-static void prepared_free(prepared *p) {
-  for (size_t i = 0; i < p->nwords; i++) free(p->words[i]);
-  free(p->words);
-  for (size_t i = 0; i < AM_QUERY_MAX_FILTERS; i++) am_buf_free(&p->exact[i]);
+/* The folded words of text (what the index holds of a field). */
+static int collect_words(const char *text, char ***words, size_t *n) {
+  char *f;
+  size_t len;
+  int rc = am_text_fold(text, strlen(text), &f, &len);
+  if (rc) return rc;
+  wordlist l = {*words, *n};
+  rc = am_text_words(f, len, collect_word, &l);
+  *words = l.v, *n = l.n;
+  free(f);
+  return rc;
 }
 
-static int prepare(const am_query *q, prepared *p, am_error *err) {
+void am_prepared_free(am_prepared *p) {
+  for (size_t i = 0; i < p->nwords; i++) free(p->words[i]);
+  free(p->words);
+  for (size_t i = 0; i < p->ntitle; i++) free(p->title_words[i]);
+  free(p->title_words);
+  for (size_t i = 0; i < AM_QUERY_MAX_FILTERS; i++) am_buf_free(&p->exact[i]);
+  memset(p, 0, sizeof *p);
+}
+#define prepared_free am_prepared_free
+
+int am_query_prepare(const am_query *q, am_prepared *p, am_error *err) {
   memset(p, 0, sizeof *p);
   int rc = 0;
   if (q->text && *q->text) {
     if (!am_utf8_valid(q->text, strlen(q->text)))
       return am_fail(err, AM_EUSAGE, "the search text is not valid UTF-8");
-    char *f;
-    size_t n;
-    if ((rc = am_text_fold(q->text, strlen(q->text), &f, &n))) return rc;
-    rc = am_text_words(f, n, collect_word, p);
-    free(f);
-    if (rc) return rc;
+    if ((rc = collect_words(q->text, &p->words, &p->nwords))) return rc;
     /* "!!!" would otherwise match everyone. */
     if (!p->nwords)
       return am_fail(err, AM_EUSAGE, "the search text '%.60s' has no letter or digit to look for",
                      q->text);
+  }
+  if (q->job_title && *q->job_title) {
+    if (!am_utf8_valid(q->job_title, strlen(q->job_title)))
+      return am_fail(err, AM_EUSAGE, "the job title is not valid UTF-8");
+    if ((rc = collect_words(q->job_title, &p->title_words, &p->ntitle))) return rc;
+    if (!p->ntitle)
+      return am_fail(err, AM_EUSAGE, "the job title '%.60s' has no letter or digit to look for",
+                     q->job_title);
   }
   for (size_t i = 0; i < q->nfilters && !rc; i++) {
     if (!am_utf8_valid(q->filters[i].value, strlen(q->filters[i].value)))
@@ -178,6 +214,7 @@ static int prepare(const am_query *q, prepared *p, am_error *err) {
   }
   return rc;
 }
+#define prepare am_query_prepare
 
 /* ---- ordering ---------------------------------------------------------- */
 
@@ -257,7 +294,7 @@ static int order_by_index(am_txn *t, const idset *ids, const am_query *q,
   while (mrc == 0 && page.n < want) {
     if (k.mv_size < 1 || *(char *)k.mv_data != tag) break;
     idset group = {0};
-    if ((rc = read_chunk(&v, &group, err))) { set_free(&group); goto out; }
+    if ((rc = read_chunk(AM_DB_INDEX, &v, &group, err))) { set_free(&group); goto out; }
     for (size_t i = 0; i < group.n && page.n < want && !rc; i++) {
       if (ids && !set_has(ids, group.v[i])) continue;
       if (seen++ < skip) continue;
@@ -299,75 +336,98 @@ static int all_ids(am_txn *t, idset *out, am_error *err) {
 
 /* ---- queries ------------------------------------------------------------ */
 
-int am_search(am_txn *t, const am_query *q, am_results *out, am_error *err) {
-  prepared p;
-  /* Every filter, the promo range, mentoring and the words. */
-  idset sets[AM_QUERY_MAX_FILTERS + 2 + AM_QUERY_MAX_WORDS];
-  size_t nsets = 0;
-  int rc;
-  memset(out, 0, sizeof *out);
-  memset(sets, 0, sizeof sets);
-  if ((rc = prepare(q, &p, err))) goto out;
+static int prefix_ids(am_txn *t, int which, char tag, const char *word, idset *out,
+                      am_error *err) {
+  am_buf key = {0};
+  int rc = am_buf_append(&key, &tag, 1);
+  if (!rc) rc = am_buf_append(&key, word, strlen(word));
+  if (!rc) rc = am_index_range(t, which, key.data, key.len, NULL, 0, out, err);
+  am_buf_free(&key);
+  return rc;
+}
 
-  for (size_t i = 0; i < q->nfilters; i++) {
-    idset *s = &sets[nsets++];
-    if ((rc = exact_ids(t, p.exact[i].data, p.exact[i].len, s, err))) goto out;
-  }
+int am_index_match(am_txn *t, int which, const am_query *q, const am_prepared *p,
+                   am_ids *extra, size_t nextra, am_ids *out, bool *unrestricted,
+                   am_error *err) {
+  /* Every filter, the promo range, mentoring, the words, the job title's. */
+  enum { MAX_SETS = AM_QUERY_MAX_FILTERS + 2 + 2 * AM_QUERY_MAX_WORDS };
+  idset sets[MAX_SETS];
+  size_t nsets = 0;
+  int rc = 0;
+  memset(sets, 0, sizeof sets);
+  memset(out, 0, sizeof *out);
+  *unrestricted = false;
+  for (size_t i = 0; i < q->nfilters; i++)
+    if ((rc = exact_ids(t, which, p->exact[i].data, p->exact[i].len, &sets[nsets++], err))) goto out;
   if (q->promo_min || q->promo_max) {
     uint32_t lo = q->promo_min, hi = q->promo_max ? q->promo_max : 0xffff;
     char a[3] = {AM_IDX_YEAR, (char)(lo >> 8), (char)(lo & 0xff)};
     char b[3] = {AM_IDX_YEAR, (char)(hi >> 8), (char)(hi & 0xff)};
-    idset *s = &sets[nsets++];
-    if ((rc = scan_keys(t, a, 3, b, 3, s, err))) goto out;
+    if ((rc = am_index_range(t, which, a, 3, b, 3, &sets[nsets++], err))) goto out;
   }
   if (q->mentoring) {
     char m = AM_IDX_MENTOR;
-    if ((rc = exact_ids(t, &m, 1, &sets[nsets++], err))) goto out;
+    if ((rc = exact_ids(t, which, &m, 1, &sets[nsets++], err))) goto out;
   }
   /* Words: each query word matches as a prefix. */
-  for (size_t i = 0; i < p.nwords && i < AM_QUERY_MAX_WORDS; i++) {
-    am_buf key = {0};
-    char tag = AM_IDX_WORD;
-    if ((rc = am_buf_append(&key, &tag, 1)) ||
-        (rc = am_buf_append(&key, p.words[i], strlen(p.words[i])))) {
-      am_buf_free(&key);
+  for (size_t i = 0; i < p->nwords && i < AM_QUERY_MAX_WORDS; i++)
+    if ((rc = prefix_ids(t, which, AM_IDX_WORD, p->words[i], &sets[nsets++], err))) goto out;
+  for (size_t i = 0; i < p->ntitle && i < AM_QUERY_MAX_WORDS; i++)
+    if ((rc = prefix_ids(t, which, AM_IDX_TITLE, p->title_words[i], &sets[nsets++], err)))
       goto out;
-    }
-    rc = scan_keys(t, key.data, key.len, NULL, 0, &sets[nsets++], err);
-    am_buf_free(&key);
-    if (rc) goto out;
+  if (nsets == 0 && nextra == 0) {
+    *unrestricted = true;
+    goto out;
   }
+  /* Intersect, smallest set first, so the work follows the rarest filter. */
+  for (size_t i = 0; i < nsets; i++) set_normalise(&sets[i]);
+  idset *smallest = NULL;
+  for (size_t i = 0; i < nsets; i++)
+    if (!smallest || sets[i].n < smallest->n) smallest = &sets[i];
+  for (size_t i = 0; i < nextra; i++)
+    if (!smallest || extra[i].n < smallest->n) smallest = &extra[i];
+  for (size_t i = 0; i < nsets && smallest->n; i++)
+    if (&sets[i] != smallest) set_intersect(smallest, &sets[i]);
+  for (size_t i = 0; i < nextra && smallest->n; i++)
+    if (&extra[i] != smallest) set_intersect(smallest, &extra[i]);
+  *out = *smallest;
+  memset(smallest, 0, sizeof *smallest); /* handed over */
+out:
+  for (size_t i = 0; i < nsets; i++) set_free(&sets[i]);
+  for (size_t i = 0; i < nextra; i++) set_free(&extra[i]);
+  return rc;
+}
 
-  if (nsets == 0 && q->sort == AM_SORT_NAME) {
+int am_search(am_txn *t, const am_query *q, am_results *out, am_error *err) {
+  prepared p;
+  idset r = {0};
+  bool all;
+  int rc;
+  memset(out, 0, sizeof *out);
+  if ((rc = prepare(q, &p, err))) goto out;
+  if ((rc = am_index_match(t, AM_DB_INDEX, q, &p, NULL, 0, &r, &all, err))) goto out;
+  if (all && q->sort == AM_SORT_NAME) {
     size_t total;
     if ((rc = am_members_count(t, &total))) goto out;
     out->total = total;
     rc = order_by_index(t, NULL, q, out, err);
     goto out;
   }
-  if (nsets == 0) {
+  if (all) {
     /* Everyone by promo (members without one last): no index holds them
      * all in that order, so every member is ordered in memory. */
-    if ((rc = all_ids(t, &sets[nsets++], err))) goto out;
+    if ((rc = all_ids(t, &r, err))) goto out;
   }
-  /* Intersect, smallest set first, so the work follows the rarest filter. */
-  for (size_t i = 0; i < nsets; i++) set_normalise(&sets[i]);
-  size_t smallest = 0;
-  for (size_t i = 1; i < nsets; i++)
-    if (sets[i].n < sets[smallest].n) smallest = i;
-  idset *r = &sets[smallest];
-  for (size_t i = 0; i < nsets && r->n; i++)
-    if (i != smallest) set_intersect(r, &sets[i]);
-  out->total = r->n;
+  out->total = r.n;
   size_t members;
   if ((rc = am_members_count(t, &members))) goto out;
-  if (walk_is_cheaper(r->n, members, q))
-    rc = order_by_index(t, r, q, out, err);
+  if (walk_is_cheaper(r.n, members, q))
+    rc = order_by_index(t, &r, q, out, err);
   else
-    rc = order_in_memory(t, r, q, out, err);
+    rc = order_in_memory(t, &r, q, out, err);
 out:
   if (rc) am_results_free(out);
-  for (size_t i = 0; i < nsets; i++) set_free(&sets[i]);
+  set_free(&r);
   prepared_free(&p);
   return rc;
 }
@@ -387,17 +447,19 @@ static int word_prefix_cb(const char *w, size_t len, void *arg) {
   return len >= n && memcmp(w, want, n) == 0;
 }
 
+static bool text_has_word(const char *s, const char *word) {
+  char *fo;
+  size_t n;
+  if (!s || am_text_fold(s, strlen(s), &fo, &n)) return false;
+  int hit = am_text_words(fo, n, word_prefix_cb, (void *)word);
+  free(fo);
+  return hit == 1;
+}
+
 static bool words_match(const am_member *m, const char *word) {
   for (int f = 0; f < AM_F__COUNT; f++) {
     if (!(am_fields[f].flags & AM_FF_WORDS)) continue;
-    const char *s = *(char *const *)((const char *)m + am_fields[f].offset);
-    if (!s) continue;
-    char *fo;
-    size_t n;
-    if (am_text_fold(s, strlen(s), &fo, &n)) continue;
-    int hit = am_text_words(fo, n, word_prefix_cb, (void *)word);
-    free(fo);
-    if (hit == 1) return true;
+    if (text_has_word(*(char *const *)((const char *)m + am_fields[f].offset), word)) return true;
   }
   return false;
 }
@@ -416,16 +478,22 @@ static bool exact_match(const am_member *m, int f, const am_buf *want) {
   return false;
 }
 
+bool am_query_matches(const am_query *q, const am_prepared *p, const am_member *m) {
+  if (q->promo_min && (!m->promo || m->promo < q->promo_min)) return false;
+  if (q->promo_max && (!m->promo || m->promo > q->promo_max)) return false;
+  if (q->mentoring && !m->mentoring) return false;
+  for (size_t i = 0; i < q->nfilters; i++)
+    if (!exact_match(m, q->filters[i].field, &p->exact[i])) return false;
+  for (size_t i = 0; i < p->nwords && i < AM_QUERY_MAX_WORDS; i++)
+    if (!words_match(m, p->words[i])) return false;
+  for (size_t i = 0; i < p->ntitle && i < AM_QUERY_MAX_WORDS; i++)
+    if (!text_has_word(m->job_title, p->title_words[i])) return false;
+  return true;
+}
+
 static int scan_cb(am_member *m, void *arg) {
   scan *s = arg;
-  const am_query *q = s->q;
-  if (q->promo_min && (!m->promo || m->promo < q->promo_min)) return 0;
-  if (q->promo_max && (!m->promo || m->promo > q->promo_max)) return 0;
-  if (q->mentoring && !m->mentoring) return 0;
-  for (size_t i = 0; i < q->nfilters; i++)
-    if (!exact_match(m, q->filters[i].field, &s->p->exact[i])) return 0;
-  for (size_t i = 0; i < s->p->nwords && i < AM_QUERY_MAX_WORDS; i++)
-    if (!words_match(m, s->p->words[i])) return 0;
+  if (!am_query_matches(s->q, s->p, m)) return 0;
   return set_push(&s->hits, m->id);
 }
 

@@ -2,6 +2,7 @@
  * store.h). */
 #include "store/store.h"
 #include "store/catalog.h"
+#include "store/members.h"
 #include "store/sync.h"
 
 #include <errno.h>
@@ -21,7 +22,10 @@ static const char *const dbi_names[AM_DB__COUNT] = {
     [AM_DB_MKEY] = "member_key", [AM_DB_MCODE] = "member_code",
 };
 /* LMDB flags of each table beyond MDB_CREATE (0: plain keys and values). */
-static const unsigned dbi_flags[AM_DB__COUNT] = {0};
+static const unsigned dbi_flags[AM_DB__COUNT] = {
+    /* sorted postings order[8] seq[8] under each term (store/listings.c) */
+    [AM_DB_LST_INDEX] = MDB_DUPSORT | MDB_DUPFIXED,
+};
 
 struct am_store {
   MDB_env *env;
@@ -146,7 +150,12 @@ static int open_dbs(am_store *s, bool create, am_error *err) {
   /* Format 5: the catalog of what is already held, and members' keys. */
   if (upgrade && format < 5) {
     am_txn t = {.store = s, .txn = txn, .write = true};
-    if ((rc = am_catalog_rebuild(&t, err))) {
+    /* The member index gained terms (store/members.h); both indexes are
+     * written through the pending writer, flushed here as at a commit. */
+    if (!(rc = am_members_reindex(&t, err)) && !(rc = am_catalog_rebuild(&t, err)))
+      rc = am_members_txn_flush(&t, err);
+    am_members_txn_end(&t);
+    if (rc) {
       if (t.map_full) s->open_map_full = true;
       mdb_txn_abort(txn);
       return rc;

@@ -1530,13 +1530,17 @@ static void test_profile_from_member(void) {
   CHECK_STR(a.body[AM_JOB_TITLE].s, "Ingénieur logiciel");
   am_ann_free(&a);
 
+  /* Federation sharing without consent to be listed: still nothing. */
   m.consent_federation = 20260101;
+  m.consent_listed = 0;
+  CHECK_INT(am_profile_from_member(&a, &m), AM_ENOTFOUND);
+  CHECK_INT(a.kind, AM_K_JOB);
+  m.consent_listed = 20260101;
   REQUIRE(am_profile_from_member(&a, &m) == 0);
   CHECK_INT(a.kind, AM_K_PROFILE);
   CHECK_INT(a.object, 314);
   for (int f = 0; f < AM_F__PROFILE_COUNT; f++) {
-    bool fact = f == AM_F_PROMO || f == AM_F_PROGRAMME || f == AM_F_DIPLOMA;
-    bool want = m.vis[f] == AM_VIS_FEDERATION || fact;
+    bool want = m.vis[f] == AM_VIS_FEDERATION;
     if (a.body[f].set != want) fprintf(stderr, "  field %s\n", am_fields[f].name);
     CHECK(a.body[f].set == want);
     if (want) CHECK_STR(fmt(&a, (uint32_t)f), mfmt(&m, f));
@@ -1555,7 +1559,7 @@ static void test_profile_from_member(void) {
   CHECK_INT(check(&a), 0);
   am_ann_free(&a);
 
-  /* Visibility decides, except for the school's own facts. */
+  /* Visibility decides, for every field: a private promo stays home. */
   memset(&err, 0, sizeof err);
   const char *spec = "emails=federation,family_name=school,programme=private,"
                      "promo=private,website=federation,mentoring=school";
@@ -1564,8 +1568,8 @@ static void test_profile_from_member(void) {
   CHECK(a.body[AM_F_EMAILS].set);
   CHECK_STR(fmt(&a, AM_F_EMAILS), "marie@example.fr; m.curie@example.org");
   CHECK(!a.body[AM_F_FAMILY_NAME].set);
-  CHECK(a.body[AM_F_PROGRAMME].set);
-  CHECK(a.body[AM_F_PROMO].set);
+  CHECK(!a.body[AM_F_PROGRAMME].set);
+  CHECK(!a.body[AM_F_PROMO].set);
   CHECK_STR(a.body[AM_F_WEBSITE].s, "https://curie.example.fr");
   CHECK(!a.body[AM_F_MENTORING].set);
   a.version = 1;
@@ -1576,7 +1580,7 @@ static void test_profile_from_member(void) {
   am_member e;
   am_member_init(&e);
   e.id = 5;
-  e.consent_federation = 20260101;
+  e.consent_federation = e.consent_listed = 20260101;
   REQUIRE(am_profile_from_member(&a, &e) == 0);
   a.version = 1;
   CHECK_INT(check(&a), 0);
@@ -1592,7 +1596,7 @@ static void test_profile_from_member(void) {
   am_member big;
   am_member_init(&big);
   big.id = AM_MEMBER_ID_MAX;
-  big.consent_federation = 20260101;
+  big.consent_federation = big.consent_listed = 20260101;
   for (int f = 0; f < AM_F__PROFILE_COUNT; f++) big.vis[f] = AM_VIS_FEDERATION;
   for (int f = 0; f < AM_F__PROFILE_COUNT; f++) {
     const am_field *fd = &am_fields[f];

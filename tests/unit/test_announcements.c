@@ -1740,7 +1740,7 @@ static void marie(am_member *m, bool consent) {
   };
   for (size_t i = 0; i < sizeof vals / sizeof *vals; i++)
     CHECK_INT(am_member_set(m, vals[i].f, vals[i].v, strlen(vals[i].v), NULL), 0);
-  if (consent) m->consent_federation = 20251231;
+  if (consent) m->consent_federation = m->consent_listed = 20251231;
 }
 
 /* The current profile of member id: its slot, and the announcement when
