@@ -28,4 +28,12 @@ bool am_remote_mode(const am_args *a);
 int am_remote_call(const am_args *a, const char *method, const json_t *params, json_t **result,
                    am_error *err);
 
+/* Logs the member out: deletes member.conf and wipes member.key (after
+ * `me erase`, and for `amicale logout`). */
+void am_remote_forget(void);
+
+/* `amicale login CODE [--json] [--node HOST:PORT]` and `amicale logout`. */
+int cmd_login(int argc, char **argv);
+int cmd_logout(int argc, char **argv);
+
 #endif

@@ -92,6 +92,32 @@ int am_invite_code_decode(const char *text, am_invite_code *out, am_error *err);
 
 void am_invite_code_wipe(am_invite_code *c);
 
+/* Login codes (docs/PROTOCOL.md section 16.1): the same construction for
+ * one member's first connection, with its own context string and prefix,
+ * so that a login code can never be taken for a node invitation nor the
+ * reverse (their ids and MAC keys differ for the same secret):
+ *
+ *   d    = BLAKE2b-512(key = secret[16], message = "amicale/login/1")
+ *   code = "amicale-login:" + base64url-nopad(the same bytes as above)
+ *
+ * am_invite_proof_check checks either kind of proof (it takes the id and
+ * MAC key). */
+#define AM_LOGIN_CONTEXT "amicale/login/1"
+#define AM_LOGIN_CODE_PREFIX "amicale-login:"
+#define AM_LOGIN_CODE_MAX (sizeof AM_LOGIN_CODE_PREFIX - 1 + (AM_INVITE_RAW_MAX * 4 + 2) / 3)
+
+void am_login_derive(const uint8_t secret[static AM_INVITE_SECRET_BYTES],
+                     uint8_t id[static AM_INVITE_ID_BYTES],
+                     uint8_t mac_key[static AM_INVITE_MAC_KEY_BYTES]);
+void am_login_proof(const uint8_t secret[static AM_INVITE_SECRET_BYTES],
+                    const uint8_t h[static AM_INVITE_HASH_BYTES],
+                    uint8_t proof[static AM_INVITE_PROOF_BYTES]);
+int am_login_code_encode(const am_invite_code *c, char out[static AM_LOGIN_CODE_MAX + 1],
+                         am_error *err);
+/* As am_invite_code_decode, for "amicale-login:" codes (an invitation code
+ * given instead is refused with a sentence saying so, and the reverse). */
+int am_login_code_decode(const char *text, am_invite_code *out, am_error *err);
+
 /* sodium_memzero, for secrets held outside crypto/ (the CLI's copy of a
  * fresh invitation secret). */
 void am_wipe(void *p, size_t len);

@@ -30,6 +30,7 @@ static void send_hello(am_conn *c);
 
 /* How logs name the other node: its name, else its key. */
 static const char *peer_label(const am_conn *c) {
+  if (c->client) return "a member's client";
   if (!c->peer) return "?";
   return c->peer->name[0] ? c->peer->name : c->peer->key_text;
 }
@@ -409,6 +410,11 @@ static void admit(am_conn *c) {
     am_conn_goodbye(c, AM_BYE_BLOCKED, "your key is blocked by this node");
     return;
   }
+  /* A member's key, or a member's login code (section 16). */
+  if (!p) {
+    int m = am_serve_admit(c, key);
+    if (m) return; /* admitted as a client, or refused */
+  }
   const uint8_t *proof, *h;
   if (!p && am_hs_invitation(c->hs, &proof, &h)) {
     am_error err = {0};
@@ -508,9 +514,14 @@ static void send_hello(am_conn *c) {
   snprintf(m.hello.name, sizeof m.hello.name, "%s", d->node.conf.name);
   m.hello.kind = (uint32_t)d->node.conf.kind;
   snprintf(m.hello.software, sizeof m.hello.software, "amicale/%s", AMICALE_VERSION);
-  snprintf(m.hello.caps[0], sizeof m.hello.caps[0], "announce");
-  snprintf(m.hello.caps[1], sizeof m.hello.caps[1], AM_CAP_REPLICATE);
-  m.hello.ncaps = 2;
+  if (c->client) { /* a member's client: requests only (section 16) */
+    snprintf(m.hello.caps[0], sizeof m.hello.caps[0], AM_CAP_MEMBERS);
+    m.hello.ncaps = 1;
+  } else {
+    snprintf(m.hello.caps[0], sizeof m.hello.caps[0], "announce");
+    snprintf(m.hello.caps[1], sizeof m.hello.caps[1], AM_CAP_REPLICATE);
+    m.hello.ncaps = 2;
+  }
   m.hello.time = am_wall();
   if (d->node.conf.has_public_address)
     am_addr_format(&d->node.conf.public_address, m.hello.address);
@@ -580,7 +591,12 @@ static void on_message(am_conn *c, const uint8_t *p, size_t len) {
       am_conn_goodbye(c, AM_BYE_PROTOCOL, "the first message must be a hello");
       return;
     }
-    on_hello(c, &m);
+    if (c->client) am_serve_hello(c, &m);
+    else on_hello(c, &m);
+    return;
+  }
+  if (c->client) {
+    am_serve_message(c, &m);
     return;
   }
   if (c->peer) c->peer->last_seen = am_wall();
@@ -624,7 +640,12 @@ static void on_message(am_conn *c, const uint8_t *p, size_t len) {
   default: {
     if (am_repl_message(c, &m)) return;
     am_msg e = {.type = AM_MSG_ERROR, .code = AM_MSGERR_UNKNOWN_MESSAGE};
-    if (m.type < AM_MSG__KNOWN) {
+    if (m.type == AM_MSG_REQUEST || m.type == AM_MSG_RESPONSE) {
+      /* Requests are for members' clients (16), not for nodes. */
+      e.code = AM_MSGERR_UNSUPPORTED;
+      snprintf(e.text, sizeof e.text, "%s is for members' client sessions only",
+               am_msg_type_name(m.type));
+    } else if (m.type < AM_MSG__KNOWN) {
       /* A replication message from a peer whose hello did not say it
        * replicates (15): we do not talk replication with it. */
       e.code = AM_MSGERR_UNSUPPORTED;

@@ -274,6 +274,7 @@ static json_t *dispatch(am_ctl_client *cl, const char *line) {
     r = status(d);
   } else if (strcmp(cmd, "notify") == 0) {
     am_daemon_reload_peers(d);
+    am_serve_recheck(d); /* a member's key revoked: their sessions end now */
     int n = am_daemon_notify(d);
     r = json_pack("{s:b, s:i}", "ok", 1, "sent", n < 0 ? 0 : n);
   } else if (strcmp(cmd, "reload") == 0) {

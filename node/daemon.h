@@ -109,6 +109,17 @@ typedef struct am_rate {
 } am_rate;
 #define AM_RATE_SLOTS 1024
 
+/* Per member key request budget (section 16.5). */
+#define AM_MRATE_BURST 30
+#define AM_MRATE_PER_S 10
+#define AM_MRATE_SLOTS 256
+typedef struct am_mrate {
+  uint8_t key[32];
+  bool used;
+  double tokens;
+  uint64_t at; /* loop time of the last refill */
+} am_mrate;
+
 struct am_daemon {
   uv_loop_t *loop;
   am_node node; /* dir, config, identity, store */
@@ -139,6 +150,7 @@ struct am_daemon {
   size_t nconns, nhandshaking, ndialing;
   size_t max_connections;
   am_rate rates[AM_RATE_SLOTS];
+  am_mrate mrates[AM_MRATE_SLOTS];
 
   double tscale; /* AMICALE_TIMEOUT_SCALE */
   uint64_t own_version_pushed; /* announcements of ours up to this were pushed */
@@ -160,6 +172,7 @@ struct am_daemon {
   int exit_code;
 
   struct {
+    uint64_t requests, clients;
     uint64_t accepted, refused_rate, refused_limit, handshakes_ok, handshakes_failed,
         bytes_in, bytes_out, ann_in, ann_out, ann_rejected, ann_untrusted, pruned;
   } count;
@@ -221,6 +234,10 @@ struct am_conn {
   am_ctl_client *waiter;
   char fail_text[600];
   am_repl *repl; /* replication, once the hello says the peer does it */
+  /* A member's client (section 16): no peer, never replicated with. */
+  bool client;
+  uint64_t member_id;
+  uint8_t member_key[32];
 };
 
 /* daemon.c */
@@ -286,6 +303,17 @@ void am_repl_flush_offers(am_daemon *d); /* deferred work */
  * session start asks for it). */
 void am_daemon_prune(am_daemon *d);
 void am_daemon_check_trust(am_daemon *d); /* forgets refusals if the trust list changed */
+
+/* serve.c: members' clients (docs/PROTOCOL.md section 16). */
+/* Responder, after message 3, for a key that is not a peer: 1 when it is
+ * a member's key (or a valid login proof registered it): c->client set;
+ * -1 when refused (a goodbye went out); 0 when it is none of this. */
+int am_serve_admit(am_conn *c, const uint8_t key[static 32]);
+void am_serve_hello(am_conn *c, const am_msg *m);   /* a client's hello */
+void am_serve_message(am_conn *c, const am_msg *m); /* a client's message after it */
+/* After a store change (control "notify"): client sessions whose key was
+ * revoked or deleted are closed with goodbye `revoked`. */
+void am_serve_recheck(am_daemon *d);
 
 /* control.c */
 int am_control_start(am_daemon *d, am_error *err);

@@ -14,10 +14,18 @@
 static const char *const bye_names[AM_BYE__COUNT] = {
     "shutdown",  "duplicate", "idle-timeout", "protocol-error",
     "unknown-peer", "blocked", "too-slow",   "invitation-refused",
-    "removed",   "overloaded", "self"};
+    "removed",   "overloaded", "self",         "revoked"};
 
 static const char *const type_names[AM_MSG__KNOWN] = {
-    "hello", "ping", "pong", "goodbye", "error", "announce", "offer", "want", "sent", "sync"};
+    "hello", "ping", "pong", "goodbye", "error", "announce", "offer", "want", "sent", "sync",
+    "request", "response"};
+
+static const char *const status_names[AM_ST__COUNT] = {
+    "ok", "bad-request", "not-found", "rate-limited", "forbidden", "internal", "unknown-method"};
+
+const char *am_status_name(uint64_t status) {
+  return status < AM_ST__COUNT ? status_names[status] : NULL;
+}
 
 const char *am_bye_name(uint64_t reason) {
   return reason < AM_BYE__COUNT ? bye_names[reason] : NULL;
@@ -53,6 +61,14 @@ static int pack_bin(msgpack_packer *pk, const uint8_t *p, size_t n) {
 static bool text_ok(const char *s, size_t max, bool allow_empty) {
   size_t n = strlen(s);
   return n <= max && (allow_empty || n > 0) && !u8_check((const uint8_t *)s, n);
+}
+
+/* A request's params or a response's result: checked as text here (UTF-8,
+ * no NUL, bounded); whether it is valid JSON is for the receiver to say,
+ * as an answer (bad-request), not a protocol error. */
+static bool json_text_ok(const uint8_t *p, size_t n) {
+  if (n > AM_JSON_TEXT_MAX || (n && !p)) return false;
+  return n == 0 || (!memchr(p, 0, n) && !u8_check(p, n));
 }
 
 static bool versions_ok(const am_versions *vs) {
@@ -145,6 +161,21 @@ int am_msg_encode(const am_msg *m, am_buf *out, am_error *err) {
     rc = msgpack_pack_array(&pk, 3) | msgpack_pack_uint64(&pk, m->type) |
          msgpack_pack_uint64(&pk, m->flags) | pack_bin(&pk, m->data, m->data_len);
     break;
+  case AM_MSG_REQUEST:
+  case AM_MSG_RESPONSE: {
+    bool req = m->type == AM_MSG_REQUEST;
+    if (req && (!text_ok(m->text, AM_METHOD_MAX, false)))
+      return am_fail(err, AM_EINVAL, "request: method must be 1 to %d bytes", AM_METHOD_MAX);
+    if (!json_text_ok(m->data, m->data_len))
+      return am_fail(err, AM_EINVAL, "%s: the JSON text must be UTF-8 without NUL, at most %u "
+                     "bytes", am_msg_type_name(m->type), (unsigned)AM_JSON_TEXT_MAX);
+    rc = msgpack_pack_array(&pk, 4) | msgpack_pack_uint64(&pk, m->type) |
+         msgpack_pack_uint64(&pk, m->token) |
+         (req ? pack_str(&pk, m->text) : msgpack_pack_uint64(&pk, m->code)) |
+         msgpack_pack_str(&pk, m->data_len) |
+         (m->data_len ? msgpack_pack_str_body(&pk, m->data, m->data_len) : 0);
+    break;
+  }
   default:
     return am_fail(err, AM_EUSAGE, "cannot encode a message of unknown type %llu",
                    (unsigned long long)m->type);
@@ -286,6 +317,21 @@ static int decode_fields(const msgpack_object *o, am_msg *m, am_error *err) {
     m->flags = e[1].via.u64;
     m->data_len = e[2].via.bin.size;
     return 0;
+  case AM_MSG_REQUEST:
+  case AM_MSG_RESPONSE: {
+    bool req = m->type == AM_MSG_REQUEST;
+    if (n != 4 || !is_uint(&e[1]) ||
+        (req ? copy_str(&e[2], m->text, AM_METHOD_MAX, false) != 0 : !is_uint(&e[2])) ||
+        e[3].type != MSGPACK_OBJECT_STR ||
+        !json_text_ok((const uint8_t *)e[3].via.str.ptr, e[3].via.str.size))
+      return am_fail(err, AM_EINVAL, req ? "request must be [10, id, method of 1 to 64 bytes, "
+                                           "JSON text]"
+                                         : "response must be [11, id, status, JSON text]");
+    m->token = e[1].via.u64;
+    if (!req) m->code = e[2].via.u64;
+    m->data_len = e[3].via.str.size;
+    return 0;
+  }
   default:
     return 0; /* unknown: the caller answers unknown-message */
   }
@@ -303,7 +349,8 @@ int am_msg_decode(const uint8_t *p, size_t len, am_msg *m, am_error *err) {
   if (rc || m->type >= AM_MSG__KNOWN) return rc;
   if (m->type == AM_MSG_ANNOUNCE) m->envelope = p + (len - m->envelope_len);
   /* The bin is the last element: its bytes end the message. */
-  if (m->type == AM_MSG_OFFER || m->type == AM_MSG_WANT || m->type == AM_MSG_SYNC)
+  if (m->type == AM_MSG_OFFER || m->type == AM_MSG_WANT || m->type == AM_MSG_SYNC ||
+      m->type == AM_MSG_REQUEST || m->type == AM_MSG_RESPONSE)
     m->data = p + (len - m->data_len);
   am_buf re = {0};
   if ((rc = am_msg_encode(m, &re, err)) == 0)

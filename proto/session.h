@@ -63,7 +63,10 @@ enum am_msg_type {
   AM_MSG_WANT = 7,  /* short ids the sender asks for */
   AM_MSG_SENT = 8,  /* a want answered: the announcements went before it */
   AM_MSG_SYNC = 9,  /* one message of a reconciliation round */
-  AM_MSG__KNOWN = 10, /* types from here on are unknown to this version */
+  /* A member's client (section 16): only between a client and its node. */
+  AM_MSG_REQUEST = 10,  /* [10, request_id, method, params JSON text] */
+  AM_MSG_RESPONSE = 11, /* [11, request_id, status, result JSON text] */
+  AM_MSG__KNOWN = 12, /* types from here on are unknown to this version */
 };
 
 /* Goodbye reasons (section 14.5). */
@@ -79,11 +82,35 @@ enum am_bye {
   AM_BYE_REMOVED = 8,
   AM_BYE_OVERLOADED = 9,
   AM_BYE_SELF = 10,
+  AM_BYE_REVOKED = 11, /* a member's key was revoked (section 16) */
   AM_BYE__COUNT
 };
 
 /* Error codes of the error message. */
 enum { AM_MSGERR_UNKNOWN_MESSAGE = 0, AM_MSGERR_UNSUPPORTED = 1, AM_MSGERR__COUNT };
+
+/* Members' clients (section 16). */
+#define AM_CAP_CLIENT "client"   /* a client's hello: a member, not a node */
+#define AM_CAP_MEMBERS "members" /* a node's hello: it answers requests */
+#define AM_METHOD_MAX 64         /* bytes of a request's method */
+#define AM_METHOD_WHOAMI "whoami" /* answered by the node itself (16.4) */
+/* A request's params or a response's result: a JSON text that, with the
+ * message around it, fits in AM_MSG_MAX (array, type, id, status or
+ * method, str32 header). */
+#define AM_JSON_TEXT_MAX (AM_MSG_MAX - 1 - 1 - 9 - 2 - AM_METHOD_MAX - 5)
+
+/* Status of a response (section 16.4). */
+enum am_status {
+  AM_ST_OK = 0,
+  AM_ST_BAD_REQUEST = 1,
+  AM_ST_NOT_FOUND = 2,
+  AM_ST_RATE_LIMITED = 3,
+  AM_ST_FORBIDDEN = 4,
+  AM_ST_INTERNAL = 5,
+  AM_ST_UNKNOWN_METHOD = 6,
+  AM_ST__COUNT
+};
+const char *am_status_name(uint64_t status); /* NULL when unknown */
 
 typedef struct am_hello {
   char name[AM_HELLO_NAME_MAX + 1];
@@ -98,15 +125,16 @@ typedef struct am_hello {
 typedef struct am_msg {
   uint64_t type;  /* enum am_msg_type, or an unknown type (>= AM_MSG__KNOWN) */
   am_hello hello; /* AM_MSG_HELLO */
-  uint64_t token; /* ping, pong */
-  uint64_t code;  /* goodbye reason, error code */
-  char text[AM_MSG_TEXT_MAX + 1];
+  uint64_t token; /* ping, pong; request, response: the request id */
+  uint64_t code;  /* goodbye reason, error code, response status */
+  char text[AM_MSG_TEXT_MAX + 1]; /* goodbye, error; request: the method */
   /* AM_MSG_ANNOUNCE: the envelope, pointing into the decoded buffer (valid
    * while it is). */
   const uint8_t *envelope;
   size_t envelope_len;
   /* offer, want: nids short ids of 16 bytes; sync: the range entries
-   * (proto/sync.h); both pointing into the decoded buffer. */
+   * (proto/sync.h); request, response: the JSON text (params, result,
+   * UTF-8, not NUL-terminated); all pointing into the decoded buffer. */
   const uint8_t *data;
   size_t data_len, nids;
   uint64_t flags;   /* sync: AM_SYNC_* */

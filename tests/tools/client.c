@@ -1,6 +1,8 @@
 /* See client.h. */
 #include "tests/tools/client.h"
 
+#include "cli/client.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -15,11 +17,10 @@
 
 bool am_tc_replicate;
 
-long long am_tc_now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+/* The clock and the blocking reads and writes are the CLI's (cli/client.h);
+ * this file keeps the test-only knobs: a source address, a hello that lists
+ * what a test asks for, a static frame buffer. */
+long long am_tc_now_ms(void) { return am_client_now_ms(); }
 
 int am_tc_dial(const char *addr, const char *bind_ip) {
   char host[64];
@@ -48,32 +49,10 @@ int am_tc_dial(const char *addr, const char *bind_ip) {
   return fd;
 }
 
-int am_tc_send_all(int fd, const void *p, size_t n) {
-  const uint8_t *b = p;
-  while (n) {
-    ssize_t w = send(fd, b, n, MSG_NOSIGNAL);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) return -1;
-    b += w;
-    n -= (size_t)w;
-  }
-  return 0;
-}
+int am_tc_send_all(int fd, const void *p, size_t n) { return am_client_send_all(fd, p, n); }
 
 int am_tc_recv_all(int fd, void *p, size_t n, long long deadline) {
-  uint8_t *b = p;
-  while (n) {
-    long long left = deadline - am_tc_now_ms();
-    if (left <= 0) return -1;
-    struct pollfd pf = {.fd = fd, .events = POLLIN};
-    if (poll(&pf, 1, (int)left) <= 0) continue;
-    ssize_t r = recv(fd, b, n, 0);
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) return -1;
-    b += r;
-    n -= (size_t)r;
-  }
-  return 0;
+  return am_client_recv_all(fd, p, n, deadline);
 }
 
 int am_tc_send(am_tclient *c, const am_msg *m) {

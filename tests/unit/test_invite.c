@@ -261,6 +261,44 @@ static void test_secrets_differ(void) {
   CHECK(memcmp(a, zero, 16) == 0);
 }
 
+/* Login codes (PROTOCOL.md 16.1): the same bytes under another prefix and
+ * context; neither kind of code nor proof passes for the other. */
+static void test_login_codes(void) {
+  am_error err = {0};
+  am_invite_code c = {0}, back;
+  for (int i = 0; i < 16; i++) c.secret[i] = (uint8_t)(i * 7);
+  memset(c.node_key, 0x42, sizeof c.node_key);
+  REQUIRE(am_addr_parse("school.example:7400", &c.addr, &err) == 0);
+  char text[AM_INVITE_CODE_MAX + 1], inv[AM_INVITE_CODE_MAX + 1];
+  CHECK_INT(am_login_code_encode(&c, text, &err), 0);
+  CHECK(strncmp(text, "amicale-login:", 14) == 0);
+  CHECK(strlen(text) <= AM_LOGIN_CODE_MAX);
+  CHECK_INT(am_login_code_decode(text, &back, &err), 0);
+  CHECK(memcmp(back.secret, c.secret, 16) == 0);
+  CHECK(memcmp(back.node_key, c.node_key, 32) == 0);
+  CHECK_STR(back.addr.host, "school.example");
+  CHECK_INT(back.addr.port, 7400);
+  CHECK_INT(am_invite_code_encode(&c, inv, &err), 0);
+  CHECK(strcmp(text + 14, inv + 15) == 0); /* same payload */
+  CHECK_INT(am_invite_code_decode(text, &back, &err), AM_EINVAL);
+  CHECK(strstr(err.msg, "login code") != NULL);
+  CHECK_INT(am_login_code_decode(inv, &back, &err), AM_EINVAL);
+  CHECK(strstr(err.msg, "node invitation") != NULL);
+  CHECK_INT(am_login_code_decode("", &back, &err), AM_EINVAL);
+  CHECK(strstr(err.msg, "no login code") != NULL);
+  /* Different ids and MAC keys for one secret. */
+  uint8_t id1[8], k1[32], id2[8], k2[32], hh[64] = {1}, p1[40], p2[40];
+  am_invite_derive(c.secret, id1, k1);
+  am_login_derive(c.secret, id2, k2);
+  CHECK(memcmp(id1, id2, 8) != 0);
+  CHECK(memcmp(k1, k2, 32) != 0);
+  am_login_proof(c.secret, hh, p1);
+  am_invite_proof(c.secret, hh, p2);
+  CHECK_INT(am_invite_proof_check(id2, k2, hh, p1), 0);
+  CHECK_INT(am_invite_proof_check(id1, k1, hh, p1), AM_EINVAL);
+  CHECK_INT(am_invite_proof_check(id2, k2, hh, p2), AM_EINVAL);
+}
+
 int main(void) {
   if (am_crypto_init()) return 1;
   setup();
@@ -270,5 +308,6 @@ int main(void) {
   RUN(test_code_round_trips);
   RUN(test_code_refusals);
   RUN(test_secrets_differ);
+  RUN(test_login_codes);
   return TEST_SUMMARY();
 }

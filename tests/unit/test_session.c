@@ -428,9 +428,9 @@ static void test_replication_messages(void) {
 static void test_unknown_types(void) {
   am_msg m;
   am_buf b = {0};
-  hex(&b, "92 0a 00");
+  hex(&b, "92 0c 00");
   CHECK_INT(decode(&b, &m), 0);
-  CHECK_INT(m.type, 10);
+  CHECK_INT(m.type, 12);
   CHECK(am_msg_type_name(m.type) == NULL);
   b.len = 0;
   hex(&b, "91 cc c8");
@@ -446,18 +446,83 @@ static void test_unknown_types(void) {
   REFUSED("92 0a dd ff ff ff ff");
   REFUSED("92 0a cb 00 00 00 00 00 00 00 00");
   /* The encoder does not write what it does not know. */
-  am_msg u = {.type = 10};
+  am_msg u = {.type = 12};
   am_buf out = {0};
   CHECK_INT(am_msg_encode(&u, &out, &err), AM_EUSAGE);
   CHECK_INT(out.len, 0);
   am_buf_free(&out);
 }
 
+/* Requests and responses of a member's client (section 16): id, method
+ * or status, and a JSON text of any length up to the limit, as str. */
+static void test_request_response(void) {
+  am_msg m, back;
+  am_buf out = {0}, b = {0};
+  const char *params = "{\"limit\":5}";
+  m = (am_msg){.type = AM_MSG_REQUEST, .token = 7, .data = (const uint8_t *)params,
+               .data_len = strlen(params)};
+  strcpy(m.text, "me.show");
+  encode_and_back(&m, &out, &back);
+  hex(&b, "94 0a 07 a7 6d 65 2e 73 68 6f 77 ab 7b 22 6c 69 6d 69 74 22 3a 35 7d");
+  CHECK_INT(out.len, b.len);
+  CHECK(memcmp(out.data, b.data, b.len) == 0);
+  CHECK_INT(back.token, 7);
+  CHECK_STR(back.text, "me.show");
+  CHECK_INT(back.data_len, strlen(params));
+  CHECK(memcmp(back.data, params, back.data_len) == 0);
+  am_buf_free(&out), am_buf_free(&b);
+  /* A response: status, an empty text, the largest id. */
+  m = (am_msg){.type = AM_MSG_RESPONSE, .token = UINT64_MAX, .code = AM_ST_RATE_LIMITED};
+  encode_and_back(&m, &out, &back);
+  hex(&b, "94 0b cf ff ff ff ff ff ff ff ff 03 a0");
+  CHECK_INT(out.len, b.len);
+  CHECK(memcmp(out.data, b.data, b.len) == 0);
+  CHECK_INT(back.code, AM_ST_RATE_LIMITED);
+  CHECK_INT(back.data_len, 0);
+  am_buf_free(&out), am_buf_free(&b);
+  /* The longest JSON text fits a 1 MiB message; one byte more is refused. */
+  uint8_t *big = malloc(AM_JSON_TEXT_MAX + 1);
+  memset(big, ' ', AM_JSON_TEXT_MAX + 1);
+  m = (am_msg){.type = AM_MSG_REQUEST, .token = UINT64_MAX, .data = big,
+               .data_len = AM_JSON_TEXT_MAX};
+  memset(m.text, 'm', AM_METHOD_MAX);
+  encode_and_back(&m, &out, &back);
+  CHECK(out.len <= AM_MSG_MAX);
+  CHECK_INT(back.data_len, AM_JSON_TEXT_MAX);
+  am_buf_free(&out);
+  m.data_len++;
+  CHECK_INT(am_msg_encode(&m, &out, &err), AM_EINVAL);
+  am_buf_free(&out);
+  m.data_len--;
+  m.text[AM_METHOD_MAX] = 'm'; /* a 65-byte method */
+  CHECK_INT(am_msg_encode(&m, &out, &err), AM_EINVAL);
+  am_buf_free(&out);
+  free(big);
+  /* Refused: wrong counts, an empty or non-text method, a status that is
+   * not an unsigned integer, a bin instead of str, NUL or bad UTF-8 in the
+   * JSON text, a non-canonical str8 for a short text. */
+  REFUSED("93 0a 01 a1 6d");
+  REFUSED("95 0a 01 a1 6d a0 a0");
+  REFUSED("94 0a 01 a0 a0");
+  REFUSED("94 0a 01 01 a0");
+  REFUSED("94 0b 01 a1 6d a0");
+  REFUSED("94 0b 01 ff a0");
+  REFUSED("94 0b 01 00 c4 00");
+  REFUSED("94 0b 01 00 c0");
+  REFUSED("94 0b 01 00 a1 00");
+  REFUSED("94 0b 01 00 a1 ff");
+  REFUSED("94 0b 01 00 d9 01 7b");
+  REFUSED("94 0a c0 a1 6d a0");
+  CHECK_STR(am_status_name(AM_ST_OK), "ok");
+  CHECK_STR(am_status_name(AM_ST_UNKNOWN_METHOD), "unknown-method");
+  CHECK(am_status_name(AM_ST__COUNT) == NULL);
+}
+
 static void test_names(void) {
   static const char *const names[] = {"shutdown",  "duplicate",    "idle-timeout",
                                       "protocol-error", "unknown-peer", "blocked",
                                       "too-slow",  "invitation-refused", "removed",
-                                      "overloaded", "self"};
+                                      "overloaded", "self", "revoked"};
   CHECK_INT(sizeof names / sizeof *names, AM_BYE__COUNT);
   for (uint64_t r = 0; r < AM_BYE__COUNT; r++) CHECK_STR(am_bye_name(r), names[r]);
   CHECK_STR(am_bye_name(AM_BYE_PROTOCOL), "protocol-error");
@@ -465,7 +530,8 @@ static void test_names(void) {
   CHECK(am_bye_name(AM_BYE__COUNT) == NULL);
   CHECK(am_bye_name(UINT64_MAX) == NULL);
   static const char *const types[] = {"hello", "ping",  "pong", "goodbye", "error",
-                                      "announce", "offer", "want", "sent",    "sync"};
+                                      "announce", "offer", "want", "sent",    "sync",
+                                      "request", "response"};
   CHECK_INT(sizeof types / sizeof *types, AM_MSG__KNOWN);
   for (uint64_t t = 0; t < AM_MSG__KNOWN; t++) CHECK_STR(am_msg_type_name(t), types[t]);
   CHECK(am_msg_type_name(AM_MSG__KNOWN) == NULL);
@@ -1122,6 +1188,7 @@ int main(void) {
   RUN(test_announce_round_trip);
   RUN(test_replication_messages);
   RUN(test_unknown_types);
+  RUN(test_request_response);
   RUN(test_names);
   RUN(test_hand_built_baseline);
   RUN(test_noncanonical);
