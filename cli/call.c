@@ -41,6 +41,8 @@ int am_cli_call(const am_args *a, const char *method, json_t *params, json_t **r
                              .node_kind = n.conf.kind},
                   .method = method, .params = params, .err = &err};
   memcpy(c.caller.node_key, n.id.pk, sizeof c.caller.node_key);
+  /* The directory tells this node's own profiles by the signer's key. */
+  am_store_set_signer(n.store, &n.id);
   rc = writes ? am_store_write(n.store, run_local, &c, &err) : am_store_read(n.store, run_local, &c, &err);
   am_node_close(&n);
   json_decref(params);

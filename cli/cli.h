@@ -79,6 +79,8 @@ int am_print_json(FILE *out, void *json);
 /* ---- search filters shared by search and export ----------------------- */
 
 extern const am_opt am_search_opts[];
+/* "2010", "2010-2015", "2010-", "-2015": 0 for an open end; -1 when malformed. */
+int am_promo_parse(const char *s, uint32_t *lo, uint32_t *hi);
 /* Fills q from the parsed arguments (and free text from positionals
  * starting at pos_from, joined into textbuf). EXIT_USAGE on error. */
 int am_query_from_args(const am_args *a, int pos_from, am_query *q,
@@ -99,6 +101,15 @@ int cmd_node(int argc, char **argv);
 int cmd_peer(int argc, char **argv);   /* cli/cmd_peer.c */
 int cmd_invite(int argc, char **argv); /* cli/cmd_peer.c */
 int cmd_status(int argc, char **argv); /* cli/cmd_daemon.c */
+/* Queries across the federation (cli/cmd_query.c), locally or in member mode. */
+int cmd_search(int argc, char **argv);
+int cmd_mentors(int argc, char **argv);
+int cmd_events_query(int argc, char **argv);
+int cmd_jobs_query(int argc, char **argv);
+int cmd_events_export(int argc, char **argv);
+int cmd_digest(int argc, char **argv);
+/* A member's own record (cli/cmd_me.c), in member mode. */
+int cmd_me(int argc, char **argv);
 /* `amicale invite accept CODE`: asks the running daemon (cli/cmd_daemon.c). */
 int cmd_invite_accept(int argc, char **argv);
 

@@ -4,10 +4,13 @@
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "proto/member_json.h"
 #include "store/announcements.h"
+#include "store/accounts.h"
+#include "crypto/invite.h"
 
 #define DEFAULT_LIMIT 50
 
@@ -45,7 +48,7 @@ const am_opt am_search_opts[] = {
 };
 
 /* "2010", "2010-2015", "2010-", "-2015" */
-static int parse_promo(const char *s, uint32_t *lo, uint32_t *hi) {
+int am_promo_parse(const char *s, uint32_t *lo, uint32_t *hi) {
   const char *dash = strchr(s, '-');
   char *end;
   *lo = *hi = 0;
@@ -97,7 +100,7 @@ int am_query_from_args(const am_args *a, int pos_from, am_query *q, char *textbu
           am_query_filter(q, exact[k].field, a->opts[i].value, &err))
         return am_cli_fail(AM_EUSAGE, &err);
   const char *promo = am_args_get(a, "promo");
-  if (promo && parse_promo(promo, &q->promo_min, &q->promo_max))
+  if (promo && am_promo_parse(promo, &q->promo_min, &q->promo_max))
     return am_cli_usage("--promo '%s' should be a year (2015) or a range (2010-2015, 2010-, -2015)", promo);
   q->mentoring = am_args_has(a, "mentoring");
   const char *sort = am_args_get(a, "sort");
@@ -261,6 +264,8 @@ static int remove_fn(am_txn *t, void *arg) {
   if (o->have) am_member_free(&o->m);
   int rc = show_fn(t, arg);
   if (!rc) rc = am_members_remove(t, o->m.id, o->err);
+  /* Their keys and login codes go with them (store/accounts.h). */
+  if (!rc) rc = am_accounts_forget_member(t, o->m.id, o->err);
   return rc;
 }
 
@@ -358,6 +363,234 @@ static int member_search(int argc, char **argv, bool list) {
 
 /* ---- dispatch -------------------------------------------------------------------- */
 
+/* ---- members' own computers: invite, keys, revoke (store/accounts.h) ------- */
+
+static json_t *json_time(int64_t t) {
+  if (t <= 0) return json_null();
+  char ts[21];
+  am_time_format(t, ts);
+  return json_string(ts);
+}
+
+typedef struct acct_ctx {
+  const char *ref;
+  uint64_t id;
+  int64_t now, expires;
+  am_invite_code code; /* secret, key, address: wiped at the end */
+  char text[AM_LOGIN_CODE_MAX + 1];
+  am_mcode mc;
+  const uint8_t *key;
+  size_t count;
+  json_t *arr;
+  bool json;
+  am_error *err;
+} acct_ctx;
+
+static int acct_invite_fn(am_txn *t, void *arg) {
+  acct_ctx *c = arg;
+  int rc = resolve(t, c->ref, &c->id, c->err);
+  if (!rc) rc = am_accounts_code_create(t, c->id, c->now, c->expires, c->code.secret, &c->mc,
+                                        c->err);
+  if (rc == AM_ENOTFOUND && !c->err->msg[0])
+    am_fail(c->err, rc, "no member %s", c->ref);
+  /* Encoded before commit: a code that cannot be written leaves none. */
+  if (!rc) rc = am_login_code_encode(&c->code, c->text, c->err);
+  return rc;
+}
+
+/* "30m", "12h", "7d", "2w" -> seconds; -1 when malformed. */
+static int64_t duration(const char *s) {
+  char *end;
+  if (!s || *s < '0' || *s > '9') return -1;
+  long long v = strtoll(s, &end, 10);
+  if (v <= 0 || v > 100000 || end[0] == '\0' || end[1] != '\0') return -1;
+  switch (*end) {
+  case 'm': return v * 60;
+  case 'h': return v * 3600;
+  case 'd': return v * 86400;
+  case 'w': return v * 7 * 86400;
+  default: return -1;
+  }
+}
+
+static int member_invite(int argc, char **argv) {
+  static const am_opt spec[] = {{"expires", true}, {"address", true}, {"json", false},
+                                {NULL, false}};
+  am_args a;
+  am_node n;
+  int rc = am_args_parse(argc, argv, spec, &a);
+  if (rc) return rc;
+  if (a.npos != 1)
+    return am_cli_usage("usage: amicale member invite ID|EMAIL [--expires 7d] [--json]");
+  const char *exp = am_args_get(&a, "expires");
+  int64_t ttl = exp ? duration(exp) : AM_LOGIN_TTL_DEFAULT;
+  if (ttl < 3600 || ttl > AM_LOGIN_TTL_MAX)
+    return am_cli_usage("--expires '%s': a login code is valid from 1h to 30d (30m, 12h, 7d, 2w)",
+                        exp ? exp : "");
+  am_error err = {0};
+  acct_ctx c = {.ref = a.pos[0], .now = am_now(), .err = &err};
+  c.expires = c.now + ttl;
+  const char *addr = am_args_get(&a, "address");
+  if (addr && am_addr_parse(addr, &c.code.addr, &err)) {
+    am_error_prefix(&err, "--address: ");
+    return am_cli_fail(AM_EUSAGE, &err);
+  }
+  if ((rc = am_cli_open(&a, &n, AM_NODE_STORE | AM_NODE_KEY))) return rc;
+  if (!addr) {
+    /* Where members' computers reach the node: its public address, else
+     * where it listens (a node on a LAN, or a test). */
+    if (n.conf.has_public_address) {
+      c.code.addr = n.conf.public_address;
+    } else if (n.conf.listen.host[0] && strcmp(n.conf.listen.host, "*") &&
+               strcmp(n.conf.listen.host, "0.0.0.0") && strcmp(n.conf.listen.host, "::") &&
+               n.conf.listen.port) {
+      c.code.addr = n.conf.listen;
+    } else {
+      fprintf(stderr, "amicale: a login code carries the address members' computers reach this "
+              "node at, and none is set: add\n    public_address = HOST:PORT\nto the [network] "
+              "section of %s/amicale.conf, or give --address HOST:PORT\n", n.dir);
+      am_node_close(&n);
+      return EXIT_USAGE;
+    }
+  }
+  memcpy(c.code.node_key, n.id.pk, AM_PUBKEY_BYTES);
+  rc = am_store_write(n.store, acct_invite_fn, &c, &err);
+  am_node_close(&n);
+  am_invite_code_wipe(&c.code);
+  if (rc) {
+    am_wipe(c.text, sizeof c.text);
+    return am_cli_fail(rc, &err);
+  }
+  char when[24];
+  am_time_short(c.mc.expires, when);
+  if (a.json) {
+    char iso[21];
+    am_time_format(c.mc.expires, iso);
+    rc = am_print_json(stdout, json_pack("{s:s, s:I, s:s}", "code", c.text, "member",
+                                         (json_int_t)c.id, "expires", iso));
+  } else {
+    printf("%s\n", c.text);
+    if (isatty(STDOUT_FILENO))
+      printf("\nGive this code to member %llu (only to them: it logs in as them). On their "
+             "own computer they run:\n  amicale login CODE\nIt works once, until %s.\n",
+             (unsigned long long)c.id, when);
+    rc = EXIT_OK;
+  }
+  am_wipe(c.text, sizeof c.text);
+  return rc;
+}
+
+static int acct_key_row(const am_mkey *k, void *arg) {
+  acct_ctx *c = arg;
+  char kt[44];
+  am_pubkey_to_text(k->key, kt);
+  if (c->json) {
+    json_t *o = json_pack("{s:s, s:o, s:o, s:o}", "key", kt, "added", json_time(k->added),
+                          "last_used", json_time(k->last_used), "revoked",
+                          k->revoked ? json_time(k->revoked) : json_null());
+    if (!o || json_array_append_new(c->arr, o)) return AM_ENOMEM;
+  } else {
+    char added[24], used[24], rev[24] = "";
+    am_time_short(k->added, added);
+    am_time_short(k->last_used, used);
+    if (k->revoked) am_time_short(k->revoked, rev);
+    if (!c->count) printf("%-43s  %-20s  %-20s  %s\n", "KEY", "ADDED", "LAST USED", "REVOKED");
+    printf("%-43s  %-20s  %-20s  %s\n", kt, added, used, k->revoked ? rev : "-");
+  }
+  c->count++;
+  return 0;
+}
+
+static int acct_keys_fn(am_txn *t, void *arg) {
+  acct_ctx *c = arg;
+  c->count = 0;
+  if (c->arr) json_array_clear(c->arr);
+  int rc = resolve(t, c->ref, &c->id, c->err);
+  am_member m;
+  if (!rc && !(rc = am_members_get(t, c->id, &m, c->err))) am_member_free(&m);
+  if (!rc) rc = am_accounts_keys_each(t, c->id, acct_key_row, c, c->err);
+  if (rc == AM_ENOMEM) am_fail(c->err, rc, "out of memory");
+  if (!rc && am_accounts_code_of(t, c->id, c->now, &c->mc) == 0) c->expires = c->mc.expires;
+  return rc;
+}
+
+static int member_keys(int argc, char **argv) {
+  static const am_opt spec[] = {{"json", false}, {NULL, false}};
+  am_args a;
+  am_node n;
+  int rc = am_args_parse(argc, argv, spec, &a);
+  if (rc) return rc;
+  if (a.npos != 1) return am_cli_usage("usage: amicale member keys ID|EMAIL [--json]");
+  am_error err = {0};
+  acct_ctx c = {.ref = a.pos[0], .now = am_now(), .json = a.json, .err = &err};
+  if (a.json && !(c.arr = json_array())) return am_cli_fail(AM_ENOMEM, &err);
+  if ((rc = am_cli_open(&a, &n, AM_NODE_STORE | AM_NODE_READ_ONLY))) {
+    json_decref(c.arr);
+    return rc;
+  }
+  rc = am_store_read(n.store, acct_keys_fn, &c, &err);
+  am_node_close(&n);
+  if (rc) {
+    json_decref(c.arr);
+    return am_cli_fail(rc, &err);
+  }
+  if (a.json) {
+    char iso[21] = "";
+    if (c.expires) am_time_format(c.expires, iso);
+    return am_print_json(stdout, json_pack("{s:I, s:o, s:o}", "member", (json_int_t)c.id, "keys",
+                                           c.arr, "pending_code_expires",
+                                           c.expires ? json_string(iso) : json_null()));
+  }
+  if (!c.count)
+    printf("Member %llu has not logged in from any computer (amicale member invite %llu makes a "
+           "login code).\n", (unsigned long long)c.id, (unsigned long long)c.id);
+  if (c.expires) {
+    char when[24];
+    am_time_short(c.expires, when);
+    printf("A login code is pending until %s.\n", when);
+  }
+  return EXIT_OK;
+}
+
+static int acct_revoke_fn(am_txn *t, void *arg) {
+  acct_ctx *c = arg;
+  int rc = resolve(t, c->ref, &c->id, c->err);
+  am_member m;
+  if (!rc && !(rc = am_members_get(t, c->id, &m, c->err))) am_member_free(&m);
+  if (!rc) rc = am_accounts_revoke(t, c->id, c->key, c->now, &c->count, c->err);
+  return rc;
+}
+
+static int member_revoke(int argc, char **argv) {
+  static const am_opt spec[] = {{NULL, false}};
+  am_args a;
+  am_node n;
+  int rc = am_args_parse(argc, argv, spec, &a);
+  if (rc) return rc;
+  if (a.npos < 1 || a.npos > 2) return am_cli_usage("usage: amicale member revoke ID|EMAIL [KEY]");
+  am_error err = {0};
+  uint8_t key[AM_PUBKEY_BYTES];
+  acct_ctx c = {.ref = a.pos[0], .now = am_now(), .err = &err};
+  if (a.npos == 2) {
+    if ((rc = am_pubkey_from_text(a.pos[1], key, &err))) return am_cli_fail(AM_EUSAGE, &err);
+    c.key = key;
+  }
+  if ((rc = am_cli_open(&a, &n, AM_NODE_STORE))) return rc;
+  rc = am_store_write(n.store, acct_revoke_fn, &c, &err);
+  am_node_close(&n);
+  if (rc) return am_cli_fail(rc, &err);
+  /* main() then tells a running amicaled, which closes the member's
+   * open sessions at once (goodbye revoked). */
+  if (c.count)
+    printf("Revoked %zu key%s of member %llu: %s no longer open%s sessions with this node.\n",
+           c.count, c.count == 1 ? "" : "s", (unsigned long long)c.id,
+           c.count == 1 ? "it can" : "they can", c.count == 1 ? "" : "");
+  else
+    printf("Member %llu has no active key to revoke (any pending login code is cancelled).\n",
+           (unsigned long long)c.id);
+  return EXIT_OK;
+}
+
 static void member_help(void) {
   printf(
       "usage: amicale member COMMAND [options]\n"
@@ -375,6 +608,11 @@ static void member_help(void) {
       "  export  [--format csv|json|vcard] [--output FILE] [--excel] [search filters]\n"
       "  publish ID|EMAIL    announce the member's federated profile now (needs consent)\n"
       "  unpublish ID|EMAIL  withdraw it: clears the federation consent, retracts the profile\n"
+      "  invite  ID|EMAIL [--expires 7d] [--address HOST:PORT] [--json]\n"
+      "          a one-time login code for the member's own computer (amicale login CODE);\n"
+      "          a new code replaces the member's older one (valid 1h to 30d)\n"
+      "  keys    ID|EMAIL [--json]   the member's computers' keys: added, last used, revoked\n"
+      "  revoke  ID|EMAIL [KEY]      revoke one key, or all of the member's keys (and code)\n"
       "\n"
       "Field options (lists take several values separated by ';' or ','):\n");
   for (int f = 0; f < AM_F__COUNT; f++) {
@@ -468,5 +706,8 @@ int cmd_member(int argc, char **argv) {
   if (!strcmp(sub, "publish")) return member_publish(argc, argv, true);
   if (!strcmp(sub, "unpublish")) return member_publish(argc, argv, false);
   if (!strcmp(sub, "export")) return cmd_member_export(argc, argv);
+  if (!strcmp(sub, "invite")) return member_invite(argc, argv);
+  if (!strcmp(sub, "keys")) return member_keys(argc, argv);
+  if (!strcmp(sub, "revoke")) return member_revoke(argc, argv);
   return am_cli_usage("unknown command 'member %s' (see amicale member --help)", sub);
 }

@@ -7,6 +7,7 @@
 
 #include "cli/cli.h"
 #include "cli/control.h"
+#include "cli/remote.h"
 
 static void help(FILE *out) {
   fprintf(out,
@@ -35,6 +36,25 @@ static void help(FILE *out) {
           "  invite create|list|revoke|accept ...\n"
           "                       invitation codes that let another node in\n"
           "  status [--json]      what the running amicaled is doing: peers, traffic\n"
+          "  login CODE           on a member's own computer: log in to their school's node\n"
+          "                       with the code from `amicale member invite ID`; the query\n"
+          "                       and `me` commands then run on that node\n"
+          "  logout               forget this computer's member key and configuration\n"
+          "\n"
+          "Across the federation (alumni managers here; members after amicale login):\n"
+          "  search [TEXT] [--institution I] [--promo 2010-2015] [--employer E] [--city C]\n"
+          "         [--sector S] [--skill K] [--mentoring] [--json|--vcard] ...\n"
+          "                       people of every institution\n"
+          "  mentors [--topic T] [--city C] [--sector S]\n"
+          "                       people available for mentoring\n"
+          "  events [--upcoming|--from D --to D] [--city C] [--online] [--tag T]\n"
+          "                       events; events export --ics [--output F] for calendars\n"
+          "  jobs [--type stage|alternance|cdi|...] [--skill K] [--city C] [--remote]\n"
+          "                       job offers\n"
+          "  digest [--since 7d] [--format text|markdown|html]\n"
+          "                       what is new, for a newsletter\n"
+          "  me show|edit|consent|visibility|export|erase\n"
+          "                       a member's own record (amicale me --help)\n"
           "  help                 this text\n"
           "\n"
           "The data directory is --dir, else $AMICALE_DIR, else $AMICALE_HOME,\n"
@@ -51,7 +71,7 @@ static int run(int argc, char **argv);
 static bool has_subcommands(const char *cmd) {
   static const char *const with[] = {"member", "members", "event", "events", "job", "jobs",
                                      "announcement", "announcements", "trust", "node",
-                                     "peer", "peers", "invite", "invites", "status"};
+                                     "peer", "peers", "invite", "invites", "status", "me"};
   for (size_t i = 0; i < sizeof with / sizeof *with; i++)
     if (!strcmp(cmd, with[i])) return true;
   return false;
@@ -96,7 +116,7 @@ static int run(int argc, char **argv) {
     static char *with_dir[AM_ARGS_MAX + 2];
     if (sub_argc > AM_ARGS_MAX) return am_cli_usage("too many arguments");
     int k = 0, from = 0;
-    if (has_subcommands(cmd) && sub_argc > 0) with_dir[k++] = sub_argv[from++];
+    if (has_subcommands(cmd) && sub_argc > 0 && sub_argv[0][0] != '-') with_dir[k++] = sub_argv[from++];
     with_dir[k++] = "--dir";
     with_dir[k++] = (char *)dir;
     while (from < sub_argc) with_dir[k++] = sub_argv[from++];
@@ -119,13 +139,26 @@ static int run(int argc, char **argv) {
   if (!strcmp(cmd, "init")) return cmd_init(sub_argc, sub_argv);
   if (!strcmp(cmd, "id")) return cmd_id(sub_argc, sub_argv);
   if (!strcmp(cmd, "member") || !strcmp(cmd, "members")) return cmd_member(sub_argc, sub_argv);
+  /* `events` and `jobs` alone or with options are the federation-wide
+   * queries; with a subcommand (add, list, ...) they manage this node's. */
+  bool query = sub_argc == 0 || sub_argv[0][0] == '-';
+  if (!strcmp(cmd, "events") && query) return cmd_events_query(sub_argc, sub_argv);
+  if (!strcmp(cmd, "jobs") && query) return cmd_jobs_query(sub_argc, sub_argv);
+  if ((!strcmp(cmd, "events") || !strcmp(cmd, "event")) && sub_argc && !strcmp(sub_argv[0], "export"))
+    return cmd_events_export(sub_argc - 1, sub_argv + 1);
   if (!strcmp(cmd, "event") || !strcmp(cmd, "events")) return cmd_event(sub_argc, sub_argv);
   if (!strcmp(cmd, "job") || !strcmp(cmd, "jobs")) return cmd_job(sub_argc, sub_argv);
+  if (!strcmp(cmd, "search")) return cmd_search(sub_argc, sub_argv);
+  if (!strcmp(cmd, "mentors")) return cmd_mentors(sub_argc, sub_argv);
+  if (!strcmp(cmd, "digest")) return cmd_digest(sub_argc, sub_argv);
+  if (!strcmp(cmd, "me")) return cmd_me(sub_argc, sub_argv);
   if (!strcmp(cmd, "announcement") || !strcmp(cmd, "announcements")) return cmd_announcement(sub_argc, sub_argv);
   if (!strcmp(cmd, "trust")) return cmd_trust(sub_argc, sub_argv);
   if (!strcmp(cmd, "node")) return cmd_node(sub_argc, sub_argv);
   if (!strcmp(cmd, "peer") || !strcmp(cmd, "peers")) return cmd_peer(sub_argc, sub_argv);
   if (!strcmp(cmd, "invite") || !strcmp(cmd, "invites")) return cmd_invite(sub_argc, sub_argv);
   if (!strcmp(cmd, "status")) return cmd_status(sub_argc, sub_argv);
+  if (!strcmp(cmd, "login")) return cmd_login(sub_argc, sub_argv);
+  if (!strcmp(cmd, "logout")) return cmd_logout(sub_argc, sub_argv);
   return am_cli_usage("unknown command '%s' (see amicale help)", cmd);
 }
