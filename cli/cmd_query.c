@@ -112,11 +112,12 @@ static void table_print(FILE *out, const table *t) {
 }
 
 /* "12–20 of 134 ..." under a table, and a hint when there are more. */
-static void print_footer(FILE *out, const json_t *r, size_t shown, const char *what) {
+static void print_footer(FILE *out, const json_t *r, size_t shown, const char *one, const char *many) {
   json_int_t total = json_integer_value(json_object_get(r, "total"));
   json_int_t offset = json_integer_value(json_object_get(r, "offset"));
+  const char *what = total == 1 ? one : many;
   if (!total) {
-    fprintf(out, "No %s found.\n", what);
+    fprintf(out, "No %s found.\n", many);
     return;
   }
   if ((json_int_t)shown == total) {
@@ -167,7 +168,7 @@ static void print_people(FILE *out, const json_t *r) {
   am_buf_free(&b);
   if (n) table_print(out, &t);
   free(t.cells);
-  print_footer(out, r, n, "people");
+  print_footer(out, r, n, "person", "people");
 }
 
 /* "2026-12-10 18:30" from "2026-12-10T18:30:00Z" (times are UTC). */
@@ -208,7 +209,7 @@ static void print_events(FILE *out, const json_t *r) {
   am_buf_free(&b);
   if (n) table_print(out, &t);
   free(t.cells);
-  print_footer(out, r, n, "events");
+  print_footer(out, r, n, "event", "events");
 }
 
 static void print_jobs(FILE *out, const json_t *r) {
@@ -242,7 +243,7 @@ static void print_jobs(FILE *out, const json_t *r) {
   am_buf_free(&b);
   if (n) table_print(out, &t);
   free(t.cells);
-  print_footer(out, r, n, "job offers");
+  print_footer(out, r, n, "job offer", "job offers");
 }
 
 /* ---- commands ------------------------------------------------------------------ */
@@ -384,7 +385,7 @@ static int events_command(int argc, char **argv, bool export) {
   if (export) {
     am_buf b = {0};
     am_error err = {0};
-    if (am_ics_events(json_object_get(r, "results"), "amicale", &b, &err)) rc = am_cli_fail(AM_EINVAL, &err);
+    if (am_ics_events(json_object_get(r, "results"), "federation events", &b, &err)) rc = am_cli_fail(AM_EINVAL, &err);
     else fwrite(b.data, 1, b.len, out);
     am_buf_free(&b);
     if (!rc && out != stdout)
