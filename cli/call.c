@@ -1,6 +1,8 @@
 /* Local or remote execution of the operations of store/api.h. */
 #include "cli/call.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -35,6 +37,9 @@ int am_cli_call(const am_args *a, const char *method, json_t *params, json_t **r
   am_node n;
   if ((rc = am_cli_open(a, &n, AM_NODE_STORE | AM_NODE_KEY | (writes ? 0 : AM_NODE_READ_ONLY)))) {
     json_decref(params);
+    /* Most likely a member on their own computer who has not logged in. */
+    if (rc == EXIT_NOTFOUND && !a->dir && !getenv("AMICALE_DIR") && !getenv("AMICALE_HOME"))
+      fprintf(stderr, "amicale: members: run `amicale login CODE` first, with the code your alumni office gave you\n");
     return rc;
   }
   local_call c = {.caller = {.viewer = AM_VIEWER_MANAGER, .node_name = n.conf.name,
