@@ -138,113 +138,101 @@ static void person_name(const json_t *f, am_buf *b) {
   if (!b->len) am_buf_printf(b, "(name not shared)");
 }
 
-static void print_people(FILE *out, const json_t *r) {
-  static const char *const titles[] = {"NAME", "PROMO", "JOB", "CITY", "INSTITUTION"};
-  static const size_t max[] = {32, 5, 40, 18, 30};
+/* One kind of result as a table: its columns, and how a result fills a
+ * row (b is scratch space). */
+typedef struct listing_kind {
+  size_t ncols;
+  const char *const *titles;
+  const size_t *max;
+  void (*fill)(const json_t *item, cell *row, am_buf *b);
+  const char *one, *many;
+} listing_kind;
+
+/* b's text, NUL-terminated, into c. */
+static void cell_buf(cell *c, am_buf *b) {
+  am_buf_append(b, "", 1);
+  cell_set(c, b->data);
+  b->len = 0;
+}
+
+static void print_results(FILE *out, const json_t *r, const listing_kind *k) {
   const json_t *list = json_object_get(r, "results");
   size_t n = json_array_size(list);
-  table t = {.ncols = 5, .nrows = n, .titles = titles, .max = max, .cells = calloc(n * 5 + 1, sizeof(cell))};
+  table t = {.ncols = k->ncols, .nrows = n, .titles = k->titles, .max = k->max,
+             .cells = calloc(n * k->ncols + 1, sizeof(cell))};
   if (!t.cells) return;
   am_buf b = {0};
-  for (size_t i = 0; i < n; i++) {
-    const json_t *p = json_array_get(list, i), *f = json_object_get(p, "fields");
-    cell *row = &t.cells[i * 5];
-    b.len = 0;
-    person_name(f, &b);
-    am_buf_append(&b, "", 1);
-    cell_set(&row[0], b.data);
-    json_int_t promo = json_integer_value(json_object_get(f, "promo"));
-    char y[16] = "";
-    if (promo) snprintf(y, sizeof y, "%lld", (long long)promo);
-    cell_set(&row[1], y);
-    b.len = 0;
-    const char *title = str(f, "job_title"), *employer = str(f, "employer");
-    am_buf_printf(&b, "%s%s%s", title, *title && *employer ? ", " : "", employer);
-    am_buf_append(&b, "", 1);
-    cell_set(&row[2], b.data);
-    cell_set(&row[3], str(f, "city"));
-    cell_set(&row[4], str(json_object_get(p, "institution"), "name"));
-  }
+  for (size_t i = 0; i < n; i++) k->fill(json_array_get(list, i), &t.cells[i * k->ncols], &b);
   am_buf_free(&b);
   if (n) table_print(out, &t);
   free(t.cells);
-  print_footer(out, r, n, "person", "people");
+  print_footer(out, r, n, k->one, k->many);
 }
 
-/* "2026-12-10 18:30" from "2026-12-10T18:30:00Z" (times are UTC). */
-static void short_time(const char *iso, char out[static 17]) {
-  snprintf(out, 17, "%.10s %.5s", iso, strlen(iso) >= 16 ? iso + 11 : "");
+static void fill_person(const json_t *p, cell *row, am_buf *b) {
+  const json_t *f = json_object_get(p, "fields");
+  person_name(f, b);
+  cell_buf(&row[0], b);
+  json_int_t promo = json_integer_value(json_object_get(f, "promo"));
+  if (promo) am_buf_printf(b, "%lld", (long long)promo);
+  cell_buf(&row[1], b);
+  const char *title = str(f, "job_title"), *employer = str(f, "employer");
+  am_buf_printf(b, "%s%s%s", title, *title && *employer ? ", " : "", employer);
+  cell_buf(&row[2], b);
+  cell_set(&row[3], str(f, "city"));
+  cell_set(&row[4], str(json_object_get(p, "institution"), "name"));
 }
 
-static void print_events(FILE *out, const json_t *r) {
-  static const char *const titles[] = {"WHEN (UTC)", "EVENT", "WHERE", "INSTITUTION", "ID"};
-  static const size_t max[] = {16, 40, 24, 28, 12};
-  const json_t *list = json_object_get(r, "results");
-  size_t n = json_array_size(list);
-  table t = {.ncols = 5, .nrows = n, .titles = titles, .max = max, .cells = calloc(n * 5 + 1, sizeof(cell))};
-  if (!t.cells) return;
-  am_buf b = {0};
-  for (size_t i = 0; i < n; i++) {
-    const json_t *e = json_array_get(list, i), *body = json_object_get(e, "body");
-    cell *row = &t.cells[i * 5];
-    char when[17];
-    short_time(str(body, "starts_at"), when);
-    cell_set(&row[0], when);
-    b.len = 0;
-    const char *status = str(body, "status");
-    am_buf_printf(&b, "%s%s", strcmp(status, "cancelled") ? "" : "[CANCELLED] ", str(body, "title"));
-    if (!strcmp(status, "postponed")) am_buf_printf(&b, " [postponed]");
-    am_buf_append(&b, "", 1);
-    cell_set(&row[1], b.data);
-    b.len = 0;
-    const char *city = str(body, "city"), *online = str(body, "online_url");
-    am_buf_printf(&b, "%s%s%s", city, *city && *online ? " + " : "", *online ? "online" : "");
-    am_buf_append(&b, "", 1);
-    cell_set(&row[2], b.data);
-    cell_set(&row[3], str(json_object_get(e, "institution"), "name"));
-    char id[13];
-    snprintf(id, sizeof id, "%.12s", str(e, "id"));
-    cell_set(&row[4], id);
-  }
-  am_buf_free(&b);
-  if (n) table_print(out, &t);
-  free(t.cells);
-  print_footer(out, r, n, "event", "events");
+static const listing_kind PEOPLE = {
+    5, (const char *const[]){"NAME", "PROMO", "JOB", "CITY", "INSTITUTION"},
+    (const size_t[]){32, 5, 40, 18, 30}, fill_person, "person", "people"};
+
+/* The first 12 hex digits of an id, enough to name it to show or edit. */
+static void short_id(cell *c, const json_t *item) {
+  char id[13];
+  snprintf(id, sizeof id, "%.12s", str(item, "id"));
+  cell_set(c, id);
 }
 
-static void print_jobs(FILE *out, const json_t *r) {
-  static const char *const titles[] = {"POSTED", "JOB", "EMPLOYER", "CONTRACT", "WHERE", "INSTITUTION", "ID"};
-  static const size_t max[] = {10, 36, 24, 11, 20, 26, 12};
-  const json_t *list = json_object_get(r, "results");
-  size_t n = json_array_size(list);
-  table t = {.ncols = 7, .nrows = n, .titles = titles, .max = max, .cells = calloc(n * 7 + 1, sizeof(cell))};
-  if (!t.cells) return;
-  am_buf b = {0};
-  for (size_t i = 0; i < n; i++) {
-    const json_t *j = json_array_get(list, i), *body = json_object_get(j, "body");
-    cell *row = &t.cells[i * 7];
-    char posted[11];
-    snprintf(posted, sizeof posted, "%.10s", str(j, "created"));
-    cell_set(&row[0], posted);
-    cell_set(&row[1], str(body, "title"));
-    cell_set(&row[2], str(body, "employer"));
-    cell_set(&row[3], str(body, "contract"));
-    b.len = 0;
-    const char *city = str(body, "city"), *remote = str(body, "remote");
-    am_buf_printf(&b, "%s%s%s", city, *city && *remote && strcmp(remote, "on_site") ? ", " : "",
-                  strcmp(remote, "on_site") ? remote : "");
-    am_buf_append(&b, "", 1);
-    cell_set(&row[4], b.data);
-    cell_set(&row[5], str(json_object_get(j, "institution"), "name"));
-    char id[13];
-    snprintf(id, sizeof id, "%.12s", str(j, "id"));
-    cell_set(&row[6], id);
-  }
-  am_buf_free(&b);
-  if (n) table_print(out, &t);
-  free(t.cells);
-  print_footer(out, r, n, "job offer", "job offers");
+static void fill_event(const json_t *e, cell *row, am_buf *b) {
+  const json_t *body = json_object_get(e, "body");
+  /* "2026-12-10 18:30" from "2026-12-10T18:30:00Z" (times are UTC). */
+  const char *start = str(body, "starts_at");
+  am_buf_printf(b, "%.10s %.5s", start, strlen(start) >= 16 ? start + 11 : "");
+  cell_buf(&row[0], b);
+  const char *status = str(body, "status");
+  am_buf_printf(b, "%s%s%s", strcmp(status, "cancelled") ? "" : "[CANCELLED] ", str(body, "title"),
+                strcmp(status, "postponed") ? "" : " [postponed]");
+  cell_buf(&row[1], b);
+  const char *city = str(body, "city"), *online = str(body, "online_url");
+  am_buf_printf(b, "%s%s%s", city, *city && *online ? " + " : "", *online ? "online" : "");
+  cell_buf(&row[2], b);
+  cell_set(&row[3], str(json_object_get(e, "institution"), "name"));
+  short_id(&row[4], e);
 }
+
+static const listing_kind EVENTS = {
+    5, (const char *const[]){"WHEN (UTC)", "EVENT", "WHERE", "INSTITUTION", "ID"},
+    (const size_t[]){16, 40, 24, 28, 12}, fill_event, "event", "events"};
+
+static void fill_job(const json_t *j, cell *row, am_buf *b) {
+  const json_t *body = json_object_get(j, "body");
+  am_buf_printf(b, "%.10s", str(j, "created"));
+  cell_buf(&row[0], b);
+  cell_set(&row[1], str(body, "title"));
+  cell_set(&row[2], str(body, "employer"));
+  cell_set(&row[3], str(body, "contract"));
+  const char *city = str(body, "city"), *remote = str(body, "remote");
+  bool away = *remote && strcmp(remote, "on_site");
+  am_buf_printf(b, "%s%s%s", city, *city && away ? ", " : "", away ? remote : "");
+  cell_buf(&row[4], b);
+  cell_set(&row[5], str(json_object_get(j, "institution"), "name"));
+  short_id(&row[6], j);
+}
+
+static const listing_kind JOBS = {
+    7, (const char *const[]){"POSTED", "JOB", "EMPLOYER", "CONTRACT", "WHERE", "INSTITUTION", "ID"},
+    (const size_t[]){10, 36, 24, 11, 20, 26, 12}, fill_job, "job offer", "job offers"};
 
 /* ---- commands ------------------------------------------------------------------ */
 
@@ -328,7 +316,7 @@ static int people_command(int argc, char **argv, const char *method) {
     if (!rc && b.len) fwrite(b.data, 1, b.len, out);
     am_buf_free(&b);
   } else {
-    print_people(out, r);
+    print_results(out, r, &PEOPLE);
   }
   json_decref(r);
   int crc = close_output(&a, out);
@@ -392,7 +380,7 @@ static int events_command(int argc, char **argv, bool export) {
       fprintf(stderr, "%zu events written to %s\n", json_array_size(json_object_get(r, "results")),
               am_args_get(&a, "output"));
   } else {
-    print_events(out, r);
+    print_results(out, r, &EVENTS);
   }
   json_decref(r);
   int crc = close_output(&a, out);
@@ -429,7 +417,7 @@ int cmd_jobs_query(int argc, char **argv) {
   }
   if ((rc = am_cli_call(&a, "jobs", p, &r))) return rc;
   if (a.json) return am_print_json(stdout, r);
-  print_jobs(stdout, r);
+  print_results(stdout, r, &JOBS);
   json_decref(r);
   return EXIT_OK;
 }
