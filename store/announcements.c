@@ -102,11 +102,14 @@ static int index_put(am_txn *t, const am_ann *a, const uint8_t *p, size_t len,
                      int64_t now, am_error *err) {
   MDB_val k = {AM_ANN_ID_BYTES, (void *)a->id}, v = {len, (void *)p};
   int rc = mdb_put(t->txn, db(t, AM_DB_ANN), &k, &v, MDB_NOOVERWRITE);
-  if (rc == 0) rc = am_sync_add(t, a->id, err);
-  if (rc == 0 && am_store_has_catalog(t->store)) rc = am_catalog_put(t, a, now, err);
-  else if (rc == MDB_KEYEXIST) rc = 0; /* the same bytes (the id is their hash) */
-  else return mdb_fail(t, rc, "storing an announcement", err);
-  if (rc) return rc;
+  if (rc == 0) {
+    /* New content: its place in the sums and in the catalog. */
+    rc = am_sync_add(t, a->id, err);
+    if (!rc && am_store_has_catalog(t->store)) rc = am_catalog_put(t, a, now, err);
+    if (rc) return rc;
+  } else if (rc != MDB_KEYEXIST) { /* MDB_KEYEXIST: the same bytes (the id is their hash) */
+    return mdb_fail(t, rc, "storing an announcement", err);
+  }
   uint8_t seq[SEQ_KEY], kind[KIND_KEY], exp[EXP_KEY];
   memcpy(seq, a->origin, 32);
   am_be64(seq + 32, a->version);

@@ -428,9 +428,7 @@ static int listing_query(am_txn *t, const am_caller *c, const params *p, int kin
   static const char *const job_allowed[] = {"type", "skill", "city", "country", "remote",
                                             "institution", "institution_kind", "alumni_only",
                                             "text", "offset", "limit", NULL};
-  memset(lq, 0, sizeof *lq);
-  lq->kind = kind;
-  lq->contract = lq->online = lq->remote = lq->alumni_only = -1;
+  am_listing_query_init(lq, kind);
   int rc = check_keys(p, kind == AM_K_EVENT ? ev_allowed : job_allowed);
   if (!rc) rc = p_text(p, "text", &lq->text);
   if (!rc) rc = p_text(p, "city", &lq->city);
@@ -482,8 +480,7 @@ static int api_digest(am_txn *t, const am_caller *c, const params *p, int64_t no
   if (rc) return rc;
   if (!get(p, "since")) since = (uint64_t)(now > 7 * 86400 ? now - 7 * 86400 : 0);
   am_listing_query lq;
-  memset(&lq, 0, sizeof lq);
-  lq.contract = lq.online = lq.remote = lq.alumni_only = -1;
+  am_listing_query_init(&lq, AM_K_EVENT);
   lq.posted_since = since;
   lq.limit = DIGEST_MAX;
   am_listings ev = {0}, jobs = {0};
