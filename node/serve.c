@@ -306,27 +306,33 @@ static void on_request(am_conn *c, const am_msg *m) {
     return;
   }
   const char *method = m->text;
-  if (!strcmp(method, AM_METHOD_WHOAMI)) {
-    on_whoami(c, id);
-    return;
-  }
-  if (!am_api_known(method)) {
-    respond_error(c, id, AM_ST_UNKNOWN_METHOD, "this node does not know the method \"%s\" "
-                  "(it may run an older version of Amicale)", method);
-    return;
-  }
-  if (!am_api_for_members(method)) {
-    respond_error(c, id, AM_ST_FORBIDDEN, "\"%s\" is for the node's alumni manager, not for "
-                  "members", method);
-    return;
-  }
   json_error_t je;
   json_t *params = m->data_len ? json_loadb((const char *)m->data, m->data_len,
                                             JSON_REJECT_DUPLICATES, &je)
                                : json_object();
   if (!params || !json_is_object(params)) {
     json_decref(params);
-    respond_error(c, id, AM_ST_BAD_REQUEST, "the params of a request must be a JSON object");
+    respond_error(c, id, AM_ST_BAD_REQUEST, "the params of a request must be a JSON object "
+                  "(each member named once)");
+    return;
+  }
+  if (!strcmp(method, AM_METHOD_WHOAMI)) {
+    size_t n = json_object_size(params);
+    json_decref(params);
+    if (n) respond_error(c, id, AM_ST_BAD_REQUEST, "whoami takes no parameters");
+    else on_whoami(c, id);
+    return;
+  }
+  if (!am_api_known(method)) {
+    json_decref(params);
+    respond_error(c, id, AM_ST_UNKNOWN_METHOD, "this node does not know the method \"%s\" "
+                  "(it may run an older version of Amicale)", method);
+    return;
+  }
+  if (!am_api_for_members(method)) {
+    json_decref(params);
+    respond_error(c, id, AM_ST_FORBIDDEN, "\"%s\" is for the node's alumni manager, not for "
+                  "members", method);
     return;
   }
   bool writes = am_api_writes(method);

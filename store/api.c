@@ -161,7 +161,7 @@ static int p_page(const params *p, const am_caller *c, size_t *offset, size_t *l
   /* limit 0 is "all" for the alumni manager on the node; a member gets
    * pages. */
   if (c->viewer == AM_VIEWER_MEMBER && (l == 0 || l > PAGE_MAX_MEMBER))
-    return am_fail(p->err, AM_EUSAGE, "%s: at most %d results per page (use offset for the next ones)",
+    return am_fail(p->err, AM_EUSAGE, "%s: 'limit' must be from 1 to %d (use offset for the next page)",
                    p->method, PAGE_MAX_MEMBER);
   *offset = (size_t)o, *limit = (size_t)l;
   return 0;
@@ -320,6 +320,8 @@ static int add_filter(const params *p, am_query *q, const char *key, int field) 
   const json_t *v = get(p, key);
   if (!v) return 0;
   size_t n = json_is_array(v) ? json_array_size(v) : 1;
+  /* An empty list would silently drop the filter: refused. */
+  if (!n) return am_fail(p->err, AM_EUSAGE, "%s: '%s' is an empty list", p->method, key);
   for (size_t i = 0; i < n; i++) {
     const json_t *item = json_is_array(v) ? json_array_get(v, i) : v;
     const char *s = json_string_value(item);

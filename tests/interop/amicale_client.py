@@ -636,7 +636,7 @@ def event_envelope(sk, obj, version, title, now):
 PROTOCOL_NAME = "Noise_XX_25519_ChaChaPoly_BLAKE2b"
 PROLOGUE = b"amicale/transport"
 GOODBYE = ["shutdown", "duplicate", "idle-timeout", "protocol-error", "unknown-peer", "blocked",
-           "too-slow", "invitation-refused", "removed", "overloaded", "self"]
+           "too-slow", "invitation-refused", "removed", "overloaded", "self", "revoked"]
 T_HELLO, T_PING, T_PONG, T_GOODBYE, T_ERROR, T_ANNOUNCE = range(6)
 
 
@@ -705,7 +705,11 @@ class Connection:
                                 % (b64url_nopad(identity), b64url_nopad(expected_identity)))
         if version == 0 or version not in versions:
             raise NoiseError("message 2: no common version (theirs %r)" % (their_versions,))
-        # message 3: s, se, payload = [identity, binding, invitation]
+        # message 3: s, se, payload = [identity, binding, invitation]; a
+        # callable invitation computes the proof from h, the handshake hash
+        # now that message 2 is read (14.9, 16.1)
+        if callable(invitation):
+            invitation = invitation(hs.h)
         proof = [bytes(sk.verify_key), binding_sign(sk, hs.s.public), invitation]
         m3, split = hs.write_message(pack(proof))
         self.sock.sendall(struct.pack(">H", len(m3)) + m3)
@@ -813,7 +817,7 @@ class Connection:
             return m
 
 
-def check_hello(m, want_name=None):
+def check_hello(m, want_name=None, need=("announce",)):
     if m[0] != T_HELLO:
         raise ValueError("first message is not a hello: %r" % (m,))
     if len(m) != 7:
@@ -838,8 +842,9 @@ def check_hello(m, want_name=None):
         log("warning: the responder's clock differs from ours by %d s" % (t - int(time.time())))
     if want_name is not None and name != want_name:
         raise ValueError("hello: name %r, expected %r" % (name, want_name))
-    if "announce" not in caps:
-        raise ValueError("hello: no 'announce' capability")
+    for cap in need:
+        if cap not in caps:
+            raise ValueError("hello: no %r capability" % cap)
     return m
 
 
@@ -2127,6 +2132,661 @@ def run_probe_nocap(a, sk, expected):
     return 1
 
 
+# ---------------------------------------------------------------------------
+# Members: the client role (section 16)
+# ---------------------------------------------------------------------------
+
+T_REQUEST, T_RESPONSE = 10, 11                  # 14.5, 16.3
+LOGIN_CONTEXT = b"amicale/login/1"              # 16.1
+LOGIN_PREFIX = "amicale-login:"
+STATUS = ["ok", "bad-request", "not-found", "rate-limited", "forbidden", "internal",
+          "unknown-method"]                     # 16.3
+ST_OK, ST_BAD_REQUEST, ST_NOT_FOUND, ST_RATE_LIMITED, ST_FORBIDDEN, ST_INTERNAL, \
+    ST_UNKNOWN_METHOD = range(7)
+R_PROTOCOL_ERROR, R_INVITATION_REFUSED, R_REVOKED = 3, 7, 11
+RATE_BUCKET, RATE_REFILL = 30, 10.0             # 16.6: a bucket of 30, 10 per second
+PARAMS_MAX = 1048494                            # 16.3
+INST_KINDS = ("school", "company", "association", "federation")
+
+
+def status_name(s):
+    return STATUS[s] if isinstance(s, int) and 0 <= s < len(STATUS) else "unknown"
+
+
+class LoginCode:
+    """16.1: "amicale-login:" base64url-nopad(01 | secret | identity | port | host)."""
+
+    def __init__(self, text):
+        text = text.strip()
+        if not text.startswith(LOGIN_PREFIX):
+            raise ValueError("a login code starts with %r" % LOGIN_PREFIX)
+        b64 = text[len(LOGIN_PREFIX):]
+        raw = b64url_nopad_decode(b64)
+        if b64url_nopad(raw) != b64:
+            raise ValueError("login code: not base64url without padding")
+        if len(raw) < 1 + 16 + 32 + 2 + 1 or raw[0] != 1:
+            raise ValueError("login code: not format 01, or too short (%d bytes)" % len(raw))
+        self.secret = raw[1:17]
+        self.identity = raw[17:49]
+        self.port = struct.unpack(">H", raw[49:51])[0]
+        host = raw[51:]
+        if not 1 <= len(host) <= 253 or not 1 <= self.port <= 65535:
+            raise ValueError("login code: host of %d bytes, port %d" % (len(host), self.port))
+        self.host = host.decode("ascii")
+        d = hashlib.blake2b(LOGIN_CONTEXT, digest_size=64, key=self.secret).digest()
+        self.id, self.mac_key = d[0:8], d[32:64]
+
+    def connect_host(self):
+        h = self.host  # 14.10: an IPv6 address is in brackets
+        return h[1:-1] if h.startswith("[") and h.endswith("]") else h
+
+    def proof(self, h, bad_mac=False):
+        mac = hashlib.blake2b(h, digest_size=32, key=self.mac_key).digest()
+        if bad_mac:
+            mac = bytes([mac[0] ^ 1]) + mac[1:]
+        return self.id + mac
+
+
+def save_member_key(sk, path):
+    """The member's secret key, in the node.key format, mode 0600 (16.2)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write("# amicale member key (interop client)\n")
+        f.write("amicale-secret-key-v1 %s\n" % b64url_nopad(bytes(sk) + bytes(sk.verify_key)))
+
+
+class MemberFailure(Exception):
+    pass
+
+
+class MemberClient:
+    """One client session (16.3): handshake as a member, hello with `client`,
+    requests and their responses."""
+
+    def __init__(self, a, sk, expected, host, port, invitation=None):
+        self.a, self.sk, self.expected = a, sk, expected
+        sock = socket.create_connection((host, port), timeout=a.timeout)
+        sock.settimeout(a.timeout)
+        self.c = Connection(sock)
+        self.next_id = 1
+        self.node_hello = None
+        try:
+            self.c.handshake(sk, expected, invitation=invitation)
+        except BaseException:
+            sock.close()
+            raise
+
+    def hello(self, caps=("client",)):
+        """Sends the client's hello, reads the node's (a goodbye raises
+        Refused) and checks it lists `members`, not announce/replicate."""
+        self.c.send([T_HELLO, "member", 0, "amicale-interop-py/1", list(caps), int(time.time()),
+                     None])
+        m = self.c.next_message()
+        if validate_session_message(m):
+            raise MemberFailure("node hello: %s" % validate_session_message(m))
+        check_hello(m, self.a.expect_name, need=())
+        caps = m[4]
+        if "members" not in caps or "announce" in caps or "replicate" in caps:
+            raise MemberFailure("the node's hello to a client lists %r (16.3: `members`, not "
+                                "`announce` or `replicate`)" % (caps,))
+        self.c.hello_received = True
+        self.node_hello = m
+        return m
+
+    def send_request(self, method, params, request_id=None):
+        rid = self.next_id if request_id is None else request_id
+        self.next_id = max(self.next_id, rid) + 1 if request_id is None else self.next_id
+        if isinstance(params, dict):
+            params = json.dumps(params, ensure_ascii=False, separators=(",", ":"))
+        self.c.send([T_REQUEST, rid, method, params])
+        return rid
+
+    def read_response(self, rid):
+        """The next response; checks its framing (16.3): [11, rid, status,
+        result], result a JSON object, {"error": sentence} when not ok.
+        Returns (status, result)."""
+        while True:
+            m = self.c.next_message()
+            if m[0] == T_PONG:
+                continue
+            break
+        if m[0] != T_RESPONSE:
+            raise MemberFailure("expected a response to request %d, got %r" % (rid, m[:3]))
+        if len(m) != 4 or not _is_uint(m[1]) or not _is_uint(m[2]) or not isinstance(m[3], str):
+            raise MemberFailure("response not [11, request_id, status, result]: %r" % (m,))
+        if m[1] != rid:
+            raise MemberFailure("response to request %d carries id %d" % (rid, m[1]))
+        status, text = m[2], m[3]
+        if "\x00" in text:
+            raise MemberFailure("response %d: result holds a NUL byte" % rid)
+        try:
+            result = json.loads(text)
+        except ValueError as e:
+            raise MemberFailure("response %d: result is not JSON (%s): %r" % (rid, e, text[:200]))
+        if not isinstance(result, dict):
+            raise MemberFailure("response %d: result is not an object: %r" % (rid, text[:200]))
+        if status != ST_OK and not (isinstance(result.get("error"), str) and result["error"]):
+            raise MemberFailure("response %d: status %d (%s) without {\"error\": sentence}: %r"
+                                % (rid, status, status_name(status), text[:200]))
+        return status, result
+
+    def call(self, method, params="{}"):
+        rid = self.send_request(method, params)
+        return self.read_response(rid)
+
+    def ping(self):
+        """A ping answered by its pong: the session goes on."""
+        token = int.from_bytes(os.urandom(8), "big")
+        self.c.send([T_PING, token])
+        while True:
+            m = self.c.next_message()
+            if m == [T_PONG, token]:
+                return True
+            raise MemberFailure("expected pong %d, got %r" % (token, m[:3]))
+
+    def close(self, text="interop member done"):
+        close_session(self.c, text)
+
+
+def member_target(a):
+    """(code or None, host, port, expected identity) from --code or
+    --host/--port/--server-key."""
+    code = LoginCode(a.code) if a.code else None
+    if code:
+        if a.server_key and key_from_text(a.server_key) != code.identity:
+            raise ValueError("--server-key is not the identity in the code")
+        return code, code.connect_host(), code.port, code.identity
+    if not a.server_key:
+        raise ValueError("--server-key or --code is needed")
+    return None, a.host, a.port, key_from_text(a.server_key)
+
+
+def member_key(a, code):
+    """A fresh key for a login with a code (16.2), saved to --member-key when
+    given; otherwise the key in --member-key."""
+    if code is not None:
+        sk = SigningKey.generate()
+        if a.member_key:
+            save_member_key(sk, a.member_key)
+        return sk
+    if not a.member_key:
+        raise ValueError("--member-key FILE (or --code) is needed")
+    return load_secret_key(a.member_key)
+
+
+def expect_goodbye_first(mc, reason):
+    """14.3, 14.5: a refused initiator sends its hello and reads a goodbye as
+    the first message, then the responder closes."""
+    try:
+        mc.c.send([T_HELLO, "member", 0, "amicale-interop-py/1", ["client"], int(time.time()),
+                   None])
+    except OSError:
+        pass  # the responder may have closed already; the goodbye is still to read
+    try:
+        m = mc.c.next_message()
+        return "first message %r, not a goodbye" % (m[:3],)
+    except Refused as r:
+        if r.reason != reason:
+            return "goodbye reason %d (%s), expected %d (%s)" % (
+                r.reason, goodbye_name(r.reason), reason, goodbye_name(reason))
+        if not r.text:
+            log("note: the goodbye has no text")
+    except (EOFError, OSError) as e:
+        return "closed without a goodbye: %s" % e
+    finally:
+        mc.c.sock.close()
+    return ""
+
+
+def check_inst(v, where):
+    """16.4: inst = {"key": key text, "name": text, "kind": kind name or null}."""
+    if not isinstance(v, dict) or set(v) != {"key", "name", "kind"}:
+        return "%s: institution %r is not {key, name, kind}" % (where, v)
+    try:
+        key_from_text(v["key"])
+    except (ValueError, AttributeError):
+        return "%s: institution key %r is not a key text" % (where, v.get("key"))
+    if not isinstance(v["name"], str) or not (v["kind"] is None or v["kind"] in INST_KINDS):
+        return "%s: institution name/kind %r" % (where, v)
+    return ""
+
+
+PROFILE_LISTS = ("emails", "skills", "languages", "mentoring_topics")
+PROFILE_FIELDS = ("given_name", "family_name", "usual_name", "emails", "phone", "promo",
+                  "programme", "diploma", "department", "employer", "job_title", "sector",
+                  "city", "country", "skills", "languages", "linkedin", "website", "bio",
+                  "mentoring", "mentoring_topics")
+
+
+def check_person(p, where):
+    """16.4: person = {institution, local, id, fields}; fields non-empty,
+    lists as arrays, promo a number, mentoring true."""
+    if not isinstance(p, dict) or set(p) != {"institution", "local", "id", "fields"}:
+        return "%s: person %r is not {institution, local, id, fields}" % (where, p)
+    e = check_inst(p["institution"], where)
+    if e:
+        return e
+    if not isinstance(p["local"], bool) or not _is_uint(p["id"]) or not isinstance(p["fields"], dict):
+        return "%s: person local/id/fields %r" % (where, p)
+    for k, v in p["fields"].items():
+        if v in (None, "", [], False):
+            return "%s: field %s is empty (%r); only non-empty fields are sent" % (where, k, v)
+        if k in PROFILE_LISTS and not (isinstance(v, list) and all(isinstance(x, str) for x in v)):
+            return "%s: list field %s is %r" % (where, k, v)
+        if k == "promo" and not _is_uint(v):
+            return "%s: promo %r is not a number" % (where, v)
+        if k == "mentoring" and v is not True:
+            return "%s: mentoring %r" % (where, v)
+    return ""
+
+
+def check_page(r, where, item_check):
+    """16.4: {"total", "offset", "results": [...]}."""
+    if not isinstance(r, dict) or not {"total", "offset", "results"} <= set(r):
+        return "%s: result %r is not {total, offset, results}" % (where, str(r)[:200])
+    if not _is_uint(r["total"]) or not _is_uint(r["offset"]) or not isinstance(r["results"], list):
+        return "%s: total/offset/results types" % where
+    if len(r["results"]) > max(0, r["total"] - r["offset"]):
+        return "%s: %d results with total %d offset %d" % (where, len(r["results"]), r["total"],
+                                                         r["offset"])
+    for i, x in enumerate(r["results"]):
+        e = item_check(x, "%s result %d" % (where, i))
+        if e:
+            return e
+    return ""
+
+
+ISO_UTC = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$"
+
+
+def check_announcement_json(x, where, required):
+    """16.4: the announcement as JSON (names of section 7) with an
+    institution. The document does not say whether the body's fields are at
+    the top level or under a member; both are accepted here (and the form
+    found is logged)."""
+    if not isinstance(x, dict):
+        return "%s: %r is not an object" % (where, x)
+    e = check_inst(x.get("institution"), where)
+    if e:
+        return e
+    body = x if required[0] in x else x.get("body")
+    if not isinstance(body, dict):
+        return "%s: no %s (at the top level or in body): keys %r" % (where, required[0], sorted(x))
+    for k in required:
+        if k not in body:
+            return "%s: no field %s: keys %r" % (where, k, sorted(body))
+    return ""
+
+
+def check_event(x, where):
+    import re
+    e = check_announcement_json(x, where, ("title", "starts_at", "timezone", "status"))
+    if e:
+        return e
+    body = x if "title" in x else x["body"]
+    if not (isinstance(body["starts_at"], str) and re.match(ISO_UTC, body["starts_at"])):
+        return "%s: starts_at %r is not ISO 8601 UTC" % (where, body["starts_at"])
+    if body["status"] not in ("scheduled", "cancelled", "postponed"):
+        return "%s: status %r is not an enum name" % (where, body["status"])
+    return ""
+
+
+def check_job(x, where):
+    e = check_announcement_json(x, where, ("title", "employer", "contract", "apply"))
+    if e:
+        return e
+    body = x if "title" in x else x["body"]
+    if body["contract"] not in ("cdi", "cdd", "internship", "work_study", "freelance", "vie",
+                                "volunteer", "other"):
+        return "%s: contract %r is not an enum name" % (where, body["contract"])
+    return ""
+
+
+def print_result(method, status, result):
+    log("result %s %s %s" % (method, status_name(status),
+                             json.dumps(result, ensure_ascii=False, separators=(",", ":"))))
+
+
+def run_member_login(a):
+    """Scenario member-login (16.1-16.4): a fresh key, the login proof in
+    message 3 (--bad-mac-first: first a connection whose proof has a wrong
+    MAC, refused without using the code), then whoami, me.show, search,
+    events, jobs; each result's framing and shape is checked and printed
+    ("result METHOD STATUS JSON")."""
+    failures = []
+    check = checker(failures)
+    code, host, port, expected = member_target(a)
+    if code is None:
+        raise ValueError("scenario member-login needs --code")
+    log("login code: node %s at %s:%d, code id %s"
+        % (b64url_nopad(code.identity), code.host, code.port, code.id.hex()))
+    if a.bad_mac_first:
+        mc = MemberClient(a, SigningKey.generate(), expected, host, port,
+                          invitation=lambda h: code.proof(h, bad_mac=True))
+        e = expect_goodbye_first(mc, R_INVITATION_REFUSED)
+        check(not e, "a login proof with a wrong MAC: goodbye invitation-refused%s"
+              % (" (" + e + ")" if e else ""))
+        time.sleep(a.pace)  # 14.8: handshakes per address
+    sk = member_key(a, code)
+    log("member key %s" % b64url_nopad(bytes(sk.verify_key)))
+    mc = MemberClient(a, sk, expected, host, port, invitation=code.proof)
+    hello = mc.hello()
+    check(True, "logged in: the node admitted the new key as a client, hello lists %r" % (hello[4],))
+    # whoami (16.4)
+    st, r = mc.call("whoami", "{}")
+    print_result("whoami", st, r)
+    if check(st == ST_OK, "whoami: status ok (got %d %s)" % (st, status_name(st))):
+        check(set(r) == {"member", "name", "institution"},
+              "whoami: {member, name, institution} (got %r)" % sorted(r))
+        check(_is_uint(r.get("member")) and isinstance(r.get("name"), str) and r.get("name"),
+              "whoami: member is a number, name a text")
+        check(not check_inst(r.get("institution"), "whoami"), "whoami: institution is an inst %s"
+              % check_inst(r.get("institution"), "whoami"))
+        check(isinstance(r.get("institution"), dict)
+              and r["institution"].get("key") == b64url_nopad(expected),
+              "whoami: the institution is the node itself")
+        if a.expect_member is not None:
+            check(r.get("member") == a.expect_member,
+                  "whoami: member %r is %d" % (r.get("member"), a.expect_member))
+    # me.show (16.4)
+    st, r = mc.call("me.show", "{}")
+    print_result("me.show", st, r)
+    if check(st == ST_OK, "me.show: status ok (got %d %s)" % (st, status_name(st))):
+        check(isinstance(r.get("member"), dict) and "institution" in r,
+              "me.show: {institution, member: record} (keys %r)" % sorted(r))
+    # queries (16.4)
+    for method, params, item in (("search", a.search_params, check_person),
+                                 ("events", a.events_params, check_event),
+                                 ("jobs", a.jobs_params, check_job)):
+        st, r = mc.call(method, params)
+        print_result(method, st, r)
+        if check(st == ST_OK, "%s %s: status ok (got %d %s %r)"
+                 % (method, params, st, status_name(st), r.get("error"))):
+            e = check_page(r, method, item)
+            check(not e, "%s: {total, offset, results} of well-formed items%s"
+                  % (method, " (" + e + ")" if e else ""))
+    # the request ids are echoed, also large ones; responses come in order
+    ids = [2**64 - 1, 0, 7]
+    for rid in ids:
+        mc.send_request("whoami", "", request_id=rid)
+    got = []
+    for rid in ids:
+        try:
+            got.append(mc.read_response(rid)[0])
+        except MemberFailure as e:
+            got.append(str(e))
+    check(got == [ST_OK] * 3, "pipelined requests with ids %r (an empty params counts as {}): "
+          "three ok responses in order (got %r)" % (ids, got))
+    mc.close()
+    log("member-login: %d checks failed" % len(failures))
+    return 1 if failures else 0
+
+
+def run_member_refused(a):
+    """Scenario member-refused: --code (a fresh key with the login proof;
+    --as-invite: the proof of a node invitation, 14.9, made from the login
+    code's secret, which 16.1 says never works) or --member-key (a
+    registered key, invitation nil); the goodbye after message 3 must have
+    reason --expect-reason."""
+    code, host, port, expected = member_target(a)
+    sk = member_key(a, code) if code is None else SigningKey.generate()
+    invitation = code.proof if code is not None else None
+    if code is not None and a.as_invite:
+        inv_id, mac_key = invitation_keys(code.secret)
+        invitation = lambda h: invitation_proof(inv_id, mac_key, h)  # noqa: E731
+    mc = MemberClient(a, sk, expected, host, port, invitation=invitation)
+    e = expect_goodbye_first(mc, a.expect_reason)
+    if e:
+        print("FAIL: member-refused: %s" % e, file=sys.stderr)
+        return 1
+    log("member-refused: goodbye reason=%d (%s)" % (a.expect_reason, goodbye_name(a.expect_reason)))
+    return 0
+
+
+def run_member_requests(a):
+    """Scenario member-requests (16.3, 16.4): malformed requests are answered
+    with a status, and the session goes on."""
+    failures = []
+    check = checker(failures)
+    _, host, port, expected = member_target(a)
+    sk = member_key(a, None)
+    mc = MemberClient(a, sk, expected, host, port)
+    mc.hello()
+    long_method = "x" * 64
+    cases = [
+        # (what, method, params, expected status); for a params object
+        # refused, the sentence must name its first member (16.4)
+        ("params a JSON array", "search", "[1]", ST_BAD_REQUEST),
+        ("params a JSON string", "me.show", "\"x\"", ST_BAD_REQUEST),
+        ("params not JSON", "search", "{city: Paris", ST_BAD_REQUEST),
+        ("params with trailing garbage", "search", "{} {}", ST_BAD_REQUEST),
+        ("params JSON null", "events", "null", ST_BAD_REQUEST),
+        ("an unknown parameter", "search", {"colour": "red"}, ST_BAD_REQUEST),
+        ("a misspelt filter", "events", {"citty": "Paris"}, ST_BAD_REQUEST),
+        ("a parameter of the wrong type", "search", {"limit": "ten"}, ST_BAD_REQUEST),
+        ("promo_min of the wrong type", "search", {"promo_min": "2010"}, ST_BAD_REQUEST),
+        ("a list filter holding a number", "jobs", {"skill": [1]}, ST_BAD_REQUEST),
+        ("an unknown parameter of me.show", "me.show", {"x": 1}, ST_BAD_REQUEST),
+        ("limit above 200", "search", "{\"limit\":201}", ST_BAD_REQUEST),
+        ("an unknown method", "no.such.method", "{}", ST_UNKNOWN_METHOD),
+        ("an unknown method of 64 bytes", long_method, "{}", ST_UNKNOWN_METHOD),
+        ("a null member is absent", "search", {"city": None, "limit": 200}, ST_OK),
+        ("an empty params string", "search", "", ST_OK),
+        ("a list filter", "search", {"city": ["Paris", "Lyon"]}, ST_OK),
+        ("a date filter", "events", {"from": "2030-01-01", "to": "2031-12-31"}, ST_OK),
+    ]
+    for what, method, params, want in cases:
+        st, r = mc.call(method, params)
+        log("request %s: %s %r -> %d (%s) %s" % (what, method, params, st, status_name(st),
+                                                 json.dumps(r, ensure_ascii=False)[:160]))
+        ok = check(st == want, "%s: status %d %s (got %d %s)"
+                   % (what, want, status_name(want), st, status_name(st)))
+        if ok and want == ST_BAD_REQUEST and isinstance(params, dict):
+            name = next(iter(params))
+            check(name in r.get("error", ""), "%s: the sentence names the member %r (%r)"
+                  % (what, name, r.get("error")))
+    # whoami takes params {} only (16.4): anything else is bad-request
+    for params in ("[1]", "{\"x\":1}", "nope"):
+        st, r = mc.call("whoami", params)
+        check(st == ST_BAD_REQUEST, "whoami with params %r: bad-request (got %d %s)"
+              % (params, st, status_name(st)))
+    # unknown message types: error unknown-message, the session goes on (16.3)
+    mc.c.send([12, "later"])
+    try:
+        m = mc.c.recv()
+        check(m[:2] == [T_ERROR, 0], "a message of type 12: error unknown-message (got %r)"
+              % (m[:3],))
+    except (EOFError, OSError, Refused) as e:
+        check(False, "a message of type 12: error unknown-message (got %s)" % e)
+    check(mc.ping(), "ping/pong in a client session")
+    st, r = mc.call("whoami", "{}")
+    check(st == ST_OK, "whoami after the malformed requests: ok, the session went on")
+    mc.close()
+    log("member-requests: %d checks failed" % len(failures))
+    return 1 if failures else 0
+
+
+def member_protocol_cases():
+    """(name, hello capabilities or None for no hello, messages after it)."""
+    req = [T_REQUEST, 1, "whoami", "{}"]
+    return [
+        ("request-before-hello", None, [req]),
+        ("hello-without-client", ("announce",), [req]),
+        ("sync", ("client",), [[T_SYNC, 1, encode_ids(0, 0, [])]]),
+        ("offer", ("client",), [[T_OFFER, bytes(16)]]),
+        ("announce", ("client",), [[T_ANNOUNCE, b"\x92\xc4\x00\xc4\x00"]]),
+        ("response", ("client",), [[T_RESPONSE, 1, 0, "{}"]]),
+        ("method-empty", ("client",), [[T_REQUEST, 1, "", "{}"]]),
+        ("method-65-bytes", ("client",), [[T_REQUEST, 1, "x" * 65, "{}"]]),
+        ("params-bin", ("client",), [[T_REQUEST, 1, "whoami", b"{}"]]),
+        ("request-3-elements", ("client",), [[T_REQUEST, 1, "whoami"]]),
+    ]
+
+
+def run_member_protocol(a):
+    """Scenario member-protocol (14.5, 16.3): one fresh connection per case,
+    each must end with goodbye protocol-error."""
+    _, host, port, expected = member_target(a)
+    sk = member_key(a, None)
+    cases = member_protocol_cases()
+    if a.case and a.case != "all":
+        names = a.case.split(",")
+        cases = [k for k in cases if k[0] in names]
+    ok = 0
+    for name, caps, msgs in cases:
+        time.sleep(a.pace)  # 14.8: new handshakes per address, 1 per second after a burst
+        mc = MemberClient(a, sk, expected, host, port)
+        c = mc.c
+        got = None
+        try:
+            if caps is not None:
+                c.send([T_HELLO, "member", 0, "amicale-interop-py/1", list(caps),
+                        int(time.time()), None])
+            for m in msgs:
+                c.send(m)
+            deadline = time.time() + a.timeout
+            while time.time() < deadline:
+                m = c.recv()
+                if m[0] == T_HELLO:
+                    c.hello_received = True
+                    continue
+                if m[0] == T_PING:
+                    c.send([T_PONG, m[1]])
+                    continue
+                if m[0] == T_GOODBYE:
+                    got = ("goodbye", m[1], m[2])
+                else:
+                    got = ("message", m[0], repr(m)[:120])
+                break
+        except (EOFError, OSError) as e:
+            got = ("closed", None, str(e))
+        c.sock.close()
+        if got and got[0] == "goodbye" and got[1] == R_PROTOCOL_ERROR:
+            ok += 1
+            log("member-protocol %s: goodbye reason=3 (protocol-error) text=%r" % (name, got[2]))
+        else:
+            print("FAIL: member-protocol %s: expected goodbye protocol-error, got %r"
+                  % (name, got), file=sys.stderr, flush=True)
+    log("member-protocol: %d cases, %d refused with goodbye protocol-error" % (len(cases), ok))
+    return 0 if ok == len(cases) else 1
+
+
+def run_member_rate(a):
+    """Scenario member-rate (16.6): with a fresh key (--code) the bucket is
+    full: --burst requests sent at once get RATE_BUCKET ok answers (plus what
+    the refill adds meanwhile), then rate-limited ones, the session staying
+    open; a request is served again as soon as the refill allows (polled,
+    with a deadline); after the time a full refill takes, RATE_BUCKET
+    requests at once are all served and one more is refused."""
+    failures = []
+    check = checker(failures)
+    code, host, port, expected = member_target(a)
+    sk = member_key(a, code)
+    mc = MemberClient(a, sk, expected, host, port,
+                      invitation=code.proof if code is not None else None)
+    mc.hello()
+
+    def burst(n):
+        t0 = time.time()
+        rids = [mc.send_request("whoami", "{}") for _ in range(n)]
+        statuses, sentences = [], set()
+        for rid in rids:
+            st, r = mc.read_response(rid)
+            statuses.append(st)
+            if st == ST_RATE_LIMITED:
+                sentences.add(r["error"])
+        return statuses, time.time() - t0, sentences
+
+    n = a.burst
+    statuses, took, sentences = burst(n)
+    served = statuses.count(ST_OK)
+    limited = statuses.count(ST_RATE_LIMITED)
+    top = RATE_BUCKET + int(took * RATE_REFILL) + 1
+    log("burst of %d requests in %.3f s: %d ok, %d rate-limited, sentences %r"
+        % (n, took, served, limited, sorted(sentences)))
+    check(served + limited == n, "burst: every answer is ok or rate-limited")
+    check(statuses[:RATE_BUCKET] == [ST_OK] * RATE_BUCKET,
+          "burst: the first %d requests are served (a full bucket)" % RATE_BUCKET)
+    check(RATE_BUCKET <= served <= top, "burst: %d served, %d..%d allowed by bucket and refill"
+          % (served, RATE_BUCKET, top))
+    check(limited >= n - top, "burst: the requests over the budget are rate-limited (%d)" % limited)
+    # the session stays open; served again after the refill (0.1 s a token)
+    t0 = time.time()
+    deadline = t0 + 3 * (1.0 / RATE_REFILL) + 2.0
+    polls = 0
+    while True:
+        polls += 1
+        st, _ = mc.call("whoami", "{}")
+        if st == ST_OK or time.time() > deadline:
+            break
+        time.sleep(0.02)
+    waited = time.time() - t0
+    log("served again after %.3f s (%d polls)" % (waited, polls))
+    check(st == ST_OK, "served again after the refill, within the deadline (%.2f s)" % waited)
+    # a full refill takes RATE_BUCKET / RATE_REFILL seconds: then exactly the
+    # bucket is served in one burst (plus what refills during it)
+    time.sleep(RATE_BUCKET / RATE_REFILL + 0.1)
+    statuses, took, _ = burst(RATE_BUCKET + 1)
+    extra = int(took * RATE_REFILL)
+    check(statuses[:RATE_BUCKET] == [ST_OK] * RATE_BUCKET,
+          "after %.1f s the bucket is full again: %d requests served"
+          % (RATE_BUCKET / RATE_REFILL, RATE_BUCKET))
+    check(statuses[RATE_BUCKET] == ST_RATE_LIMITED or extra >= 1,
+          "the request after the bucket's %d is rate-limited (got %s, burst took %.3f s)"
+          % (RATE_BUCKET, status_name(statuses[RATE_BUCKET]), took))
+    check(mc.ping(), "the session is still open")
+    mc.close()
+    log("member-rate: %d checks failed" % len(failures))
+    return 1 if failures else 0
+
+
+def run_member_revoke(a):
+    """Scenario member-revoke (16.6): a session with --member-key stays open
+    (answering pings; "waiting" is printed) until the node says goodbye,
+    which must be `revoked`; then a new connection with the same key must
+    be refused with `revoked` (16.2)."""
+    failures = []
+    check = checker(failures)
+    _, host, port, expected = member_target(a)
+    sk = member_key(a, None)
+    mc = MemberClient(a, sk, expected, host, port)
+    mc.hello()
+    st, _ = mc.call("whoami", "{}")
+    check(st == ST_OK, "whoami before the revocation: ok")
+    mc.c.sock.settimeout(a.linger)
+    log("waiting")
+    got = None
+    t0 = time.time()
+    try:
+        while True:
+            m = mc.c.next_message()
+            log("ignored message %r" % (m[:2],))
+    except Refused as r:
+        got = r.reason
+    except (EOFError, OSError) as e:
+        log("closed without goodbye: %s" % e)
+    mc.c.sock.close()
+    log("open session closed after %.2f s" % (time.time() - t0))
+    check(got == R_REVOKED, "the open session is closed with goodbye revoked (got %r)" % (got,))
+    time.sleep(a.pace)
+    mc = MemberClient(a, sk, expected, host, port)
+    e = expect_goodbye_first(mc, R_REVOKED)
+    check(not e, "a new connection with the revoked key: goodbye revoked%s"
+          % (" (" + e + ")" if e else ""))
+    log("member-revoke: %d checks failed" % len(failures))
+    return 1 if failures else 0
+
+
+MEMBER_SCENARIOS = {
+    "member-login": run_member_login,
+    "member-refused": run_member_refused,
+    "member-requests": run_member_requests,
+    "member-protocol": run_member_protocol,
+    "member-rate": run_member_rate,
+    "member-revoke": run_member_revoke,
+}
+
+
 def replication_self_test():
     """Section 15 without a network: the fingerprint example of 15.2, entry
     round trips and sizes, the refusals of 15.3, describing, and whole
@@ -2747,11 +3407,11 @@ def main():
     c = sub.add_parser("connect")
     c.add_argument("--host", default="127.0.0.1")
     c.add_argument("--port", type=int, default=0, help="the responder's port (not for serve)")
-    c.add_argument("--key-file", required=True)
-    c.add_argument("--server-key", required=True)
+    c.add_argument("--key-file", help="the node's secret key (node.key); not for member-*")
+    c.add_argument("--server-key", help="the responder's identity (member-*: or --code)")
     c.add_argument("--scenario", choices=["full", "refused", "plain", "linger", "replicate",
-                                          "malformed", "no-replicate", "serve", "watch"],
-                   default="full")
+                                          "malformed", "no-replicate", "serve", "watch"]
+                   + sorted(MEMBER_SCENARIOS), default="full")
     c.add_argument("--expect-reason", type=int)
     c.add_argument("--expect-name")
     c.add_argument("--name", default="Python Interop")
@@ -2774,7 +3434,18 @@ def main():
     c.add_argument("--quiet", type=float, default=3.0,
                    help="scenario serve: seconds without a new session after the first")
     c.add_argument("--pace", type=float, default=1.05,
-                   help="scenario malformed: seconds between connections")
+                   help="scenarios malformed, member-*: seconds between connections")
+    c.add_argument("--code", help="member-*: a login code (amicale-login:...)")
+    c.add_argument("--member-key", help="member-*: the member's key file (written at a login)")
+    c.add_argument("--expect-member", type=int, help="member-login: whoami's member id")
+    c.add_argument("--as-invite", action="store_true",
+                   help="member-refused: use the code's secret as a node invitation (14.9)")
+    c.add_argument("--bad-mac-first", action="store_true",
+                   help="member-login: first a proof with a wrong MAC (refused)")
+    c.add_argument("--search-params", default="{}", help="member-login: params of search")
+    c.add_argument("--events-params", default="{}", help="member-login: params of events")
+    c.add_argument("--jobs-params", default="{}", help="member-login: params of jobs")
+    c.add_argument("--burst", type=int, default=40, help="member-rate: requests sent at once")
     g = sub.add_parser("gen")
     g.add_argument("--key-file", required=True)
     g.add_argument("--out", required=True, help="directory for all.ann, server.ann, client.ann")
@@ -2785,6 +3456,10 @@ def main():
     try:
         if a.cmd == "gen":
             return run_gen(a)
+        if a.scenario in MEMBER_SCENARIOS:
+            return MEMBER_SCENARIOS[a.scenario](a)
+        if not a.key_file or not a.server_key:
+            raise ValueError("--key-file and --server-key are needed")
         if a.scenario in ("replicate", "malformed", "no-replicate", "serve", "watch"):
             sk = load_secret_key(a.key_file)
             expected = key_from_text(a.server_key)
@@ -2804,7 +3479,7 @@ def main():
             return run_probe_nocap(a, sk, expected)
         return run_connect(a)
     except (NoiseError, ValueError, EOFError, OSError, Refused, ReplicationFailure,
-            WrongIdentity) as e:
+            WrongIdentity, MemberFailure) as e:
         print("amicale_client: %s: %s" % (type(e).__name__, e), file=sys.stderr)
         return 1
 

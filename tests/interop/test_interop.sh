@@ -28,7 +28,17 @@
 #   8. S as the initiator: it connects to the client (node D) and starts a
 #      session whose first round the client checks against S's ids;
 #   9. offers: S offers its new event and relays D's to a watching C;
-#  10. a connected client receives goodbye shutdown when S gets SIGTERM, and
+#  10. members, the client role (section 16): S has members, a job and C's
+#      federated profile; the client logs in as a member with a login code
+#      (a fresh key, the login proof in message 3; a wrong MAC first), then
+#      whoami, me.show, search, events, jobs, whose results must match 16.4
+#      and 16.5; the code used again, or as a node invitation: refused;
+#      malformed requests: statuses, the session goes on; a request before
+#      the hello, a replication message or a response from a client:
+#      protocol-error; the rate limit (bucket of 30, 10 a second); after
+#      `amicale member revoke`, the open session gets goodbye revoked, a new
+#      connection too, and the member's pending code no longer works;
+#  11. a connected client receives goodbye shutdown when S gets SIGTERM, and
 #      S exits 0.
 #
 # ctest: interop.python (AMICALE_BIN, AMICALED_BIN, AMICALE_SRC). By hand:
@@ -393,7 +403,144 @@ expect_out_contains "offered id=$RELAY_ID kind=2 origin=$KEY_D"
 expect_out_contains "watch: 2 offers, 0 checks failed"
 expect_status 0 "$AMICALE_BIN" --dir "$S" peer remove "$KEY_D"
 
-# ---- 10. shutdown --------------------------------------------------------------
+# ---- 10. members: the client role (section 16) --------------------------------
+
+# S's members: Ada (listed; her bio is school-only, emails and phone private),
+# Grace (listed; her employer private), Hidden (not listed). C, trusted by S,
+# has a member whose federated profile (without the school-only city) S
+# imports. S publishes a job. The client logs in as Ada with a login code.
+am --dir "$S" member add --given-name Ada --family-name Lovelace --promo 2010 --city Paris \
+  --employer "Analytical Engines" --bio "Poetical science" --emails ada@example.org \
+  --phone "+33 1 23 45 67 89" --consent-listed yes --json
+ADA_ID=$(jq -r .id "$OUT")
+am --dir "$S" member add --given-name Grace --family-name Hopper --promo 1934 --city Arlington \
+  --employer Navy --consent-listed yes --visibility employer=private --json
+GRACE_ID=$(jq -r .id "$OUT")
+am --dir "$S" member add --given-name Hidden --family-name Person --city Paris --json
+HIDDEN_ID=$(jq -r .id "$OUT")
+expect_match "member ids" '^[0-9]+ [0-9]+ [0-9]+$' "$ADA_ID $GRACE_ID $HIDDEN_ID"
+expect_status 0 "$AMICALE_BIN" --dir "$C" member add --given-name Linus --family-name Federated \
+  --city Lyon --employer Kernel --consent-listed yes --consent-federation yes \
+  --visibility city=school
+expect_status 0 "$AMICALE_BIN" --dir "$C" announcement export --output "$T/C.ann"
+expect_status 0 "$AMICALE_BIN" --dir "$S" announcement import "$T/C.ann"
+expect_status 0 "$AMICALE_BIN" --dir "$S" job add --title "Interop engineer" \
+  --employer "Analytical Engines" --contract cdi --apply jobs@example.org --city Paris
+
+# 1. login with a code (a proof with a wrong MAC first: refused, the code
+# still works), then whoami, me.show, search, events, jobs.
+am --dir "$S" member invite "$ADA_ID" --address "$LISTEN"
+CODE=$(grep -o 'amicale-login:[A-Za-z0-9_-]*' "$OUT")
+expect_match "member invite prints a login code" '^amicale-login:[A-Za-z0-9_-]+$' "$CODE"
+client connect --scenario member-login --code "$CODE" --member-key "$T/ada.key" \
+  --expect-member "$ADA_ID" --bad-mac-first --expect-name "École Serveur" \
+  --events-params '{"text": "server event"}'
+expect_eq "member-login: client exit status" 0 "$RC"
+[ "$RC" = 0 ] || show_client
+expect_out_contains "ok: a login proof with a wrong MAC: goodbye invitation-refused"
+expect_out_contains "ok: logged in: the node admitted the new key as a client, hello lists ['members']"
+expect_out_contains "member-login: 0 checks failed"
+ADA_KEY=$(sed -n 's/^member key //p' "$OUT")
+cp "$OUT" "$T/login.out"
+result() { sed -n "s/^result $1 ok //p" "$T/login.out"; } # the JSON of METHOD's answer
+am --dir "$S" member keys "$ADA_ID" --json
+expect_eq "the key of the login is registered to Ada" "$ADA_KEY" "$(jq -r '.keys[0].key' "$OUT")"
+expect_eq "whoami: Ada's name" "Ada Lovelace" "$(result whoami | jq -r .name)"
+expect_eq "me.show: her own private email" "ada@example.org" \
+  "$(result me.show | jq -r '.member.emails[0]')"
+PEOPLE=$(result search | jq -r '[.results[] | "\(.fields.given_name) \(.fields.family_name)"] | sort | join(",")')
+expect_eq "search: the listed members and C's federated profile" \
+  "Ada Lovelace,Grace Hopper,Linus Federated" "$PEOPLE"
+expect_eq "search: total" 3 "$(result search | jq -r .total)"
+expect_eq "search: no private field (emails, phone, Grace's employer)" "" \
+  "$(result search | jq -r '.results[].fields | (.emails, .phone) // empty' \
+    && result search | jq -r '.results[] | select(.fields.given_name == "Grace") | .fields.employer // empty')"
+expect_eq "search: Ada's school-only bio is shown to a member of her school" "Poetical science" \
+  "$(result search | jq -r '.results[] | select(.fields.given_name == "Ada") | .fields.bio')"
+expect_eq "search: C's member is not local, of institution C, without the school-only city" \
+  "false $KEY_C null" \
+  "$(result search | jq -r '.results[] | select(.fields.given_name == "Linus") | "\(.local) \(.institution.key) \(.fields.city)"')"
+expect_eq "search: Ada and Grace are local, of S" "true $KEY_S,true $KEY_S" \
+  "$(result search | jq -r '[.results[] | select(.fields.given_name != "Linus") | "\(.local) \(.institution.key)"] | join(",")')"
+expect_eq "events (text \"server event\"): S's three events, by start" \
+  "Server event 1,Server event 2,Server event 3" \
+  "$(result events | jq -r '[.results[] | (.title // .body.title)] | join(",")')"
+expect_eq "jobs: S's job" "Interop engineer" \
+  "$(result jobs | jq -r '[.results[] | (.title // .body.title)] | join(",")')"
+
+# 2. the same code again (a fresh key): invitation-refused; a login code is
+# no node invitation either (its secret with 14.9's context).
+client connect --scenario member-refused --code "$CODE" --expect-reason 7
+expect_eq "login code used twice: goodbye invitation-refused" 0 "$RC"
+[ "$RC" = 0 ] || show_client
+am --dir "$S" member invite "$ADA_ID" --address "$LISTEN"
+CODE2=$(grep -o 'amicale-login:[A-Za-z0-9_-]*' "$OUT")
+client connect --scenario member-refused --code "$CODE2" --as-invite --expect-reason 7
+expect_eq "login code as a node invitation: goodbye invitation-refused" 0 "$RC"
+[ "$RC" = 0 ] || show_client
+
+# 3. malformed requests: statuses, the session goes on.
+client connect --scenario member-requests --port "$PORT" --server-key="$KEY_S" \
+  --member-key "$T/ada.key"
+expect_eq "member-requests: client exit status" 0 "$RC"
+[ "$RC" = 0 ] || show_client
+expect_out_contains "ok: params a JSON array: status 1 bad-request"
+expect_out_contains "ok: an unknown parameter: the sentence names the member 'colour'"
+expect_out_contains "ok: an unknown method: status 6 unknown-method"
+expect_out_contains "ok: a message of type 12: error unknown-message"
+expect_out_contains "ok: whoami after the malformed requests: ok, the session went on"
+expect_out_contains "member-requests: 0 checks failed"
+grep '^note:' "$OUT" | sed 's/^/  /' # deviations the document does not settle
+
+# 5. rate limit (before 4, whose connections are paced): Grace logs in with a
+# fresh key, so her bucket is full.
+am --dir "$S" member invite "$GRACE_ID" --address "$LISTEN"
+client connect --scenario member-rate --code "$(grep -o 'amicale-login:[A-Za-z0-9_-]*' "$OUT")"
+expect_eq "member-rate: client exit status" 0 "$RC"
+[ "$RC" = 0 ] || show_client
+expect_out_contains "ok: burst: the first 30 requests are served (a full bucket)"
+expect_out_contains "ok: burst: the requests over the budget are rate-limited"
+expect_out_contains "ok: served again after the refill"
+expect_out_contains "ok: after 3.0 s the bucket is full again: 30 requests served"
+expect_out_contains "member-rate: 0 checks failed"
+
+# 4. protocol errors: a request before the hello, a hello without client,
+# replication messages and a response from a client, malformed requests.
+client connect --scenario member-protocol --port "$PORT" --server-key="$KEY_S" \
+  --member-key "$T/ada.key"
+expect_eq "member-protocol: client exit status" 0 "$RC"
+[ "$RC" = 0 ] || show_client
+for c in request-before-hello hello-without-client sync offer announce response method-empty \
+  method-65-bytes params-bin request-3-elements; do
+  expect_out_contains "member-protocol $c: goodbye reason=3 (protocol-error)"
+done
+
+# 6. revocation: Ada's open session is closed with goodbye revoked, a new
+# connection with her key is refused with revoked, and her pending code
+# (CODE2) is cancelled.
+"$PY" "$CLIENT" connect --scenario member-revoke --port "$PORT" --server-key="$KEY_S" \
+  --member-key "$T/ada.key" --linger 20 >"$T/revoke.out" 2>"$T/revoke.err" </dev/null &
+LINGER_PID=$!
+if wait_for 10 grep -q '^waiting' "$T/revoke.out"; then _pass; else
+  _fail "member-revoke: the session is open"
+fi
+expect_status 0 "$AMICALE_BIN" --dir "$S" member revoke "$ADA_ID"
+wait "$LINGER_PID"
+REVOKE_RC=$?
+LINGER_PID=""
+cp "$T/revoke.out" "$OUT"
+cp "$T/revoke.err" "$ERR"
+_last_cmd="amicale_client.py connect --scenario member-revoke"
+expect_eq "member-revoke: client exit status" 0 "$REVOKE_RC"
+[ "$REVOKE_RC" = 0 ] || show_client
+expect_out_contains "ok: the open session is closed with goodbye revoked"
+expect_out_contains "ok: a new connection with the revoked key: goodbye revoked"
+client connect --scenario member-refused --code "$CODE2" --expect-reason 7
+expect_eq "a code pending at the revocation is cancelled: invitation-refused" 0 "$RC"
+[ "$RC" = 0 ] || show_client
+expect_true "daemon still running after the member sessions" kill -0 "$DAEMON_PID"
+
+# ---- 11. shutdown --------------------------------------------------------------
 
 # A client that stays connected is told goodbye shutdown (reason 0).
 "$PY" "$CLIENT" connect --host 127.0.0.1 --port "$PORT" --key-file "$C/node.key" \
