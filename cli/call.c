@@ -42,6 +42,15 @@ int am_cli_call(const am_args *a, const char *method, json_t *params, json_t **r
       fprintf(stderr, "amicale: members: run `amicale login CODE` first, with the code your alumni office gave you\n");
     return rc;
   }
+  /* A store from before the catalog (format 4) gets it on its first write
+   * open: upgrade now rather than answer from a partial picture. */
+  if (!writes && !am_store_has_catalog(n.store)) {
+    am_node_close(&n);
+    if ((rc = am_cli_open(a, &n, AM_NODE_STORE | AM_NODE_KEY))) {
+      json_decref(params);
+      return rc;
+    }
+  }
   local_call c = {.caller = {.viewer = AM_VIEWER_MANAGER, .node_name = n.conf.name,
                              .node_kind = n.conf.kind},
                   .method = method, .params = params, .err = &err};
