@@ -73,6 +73,10 @@ void am_print_cell(FILE *out, const char *s, size_t width, bool last);
 void am_human_bytes(uint64_t v, char out[static 16]);
 /* One member, field by field, with visibility. */
 void am_print_member(FILE *out, const am_member *m);
+/* Opens path for writing personal data: created with mode 0600 (an
+ * existing file is truncated and keeps its mode), never through a symbolic
+ * link. NULL after printing why. */
+FILE *am_cli_private_file(const char *path);
 /* Prints a JSON value (then decref's it); returns an exit status. */
 int am_print_json(FILE *out, void *json);
 

@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
 
 #include "cli/call.h"
 #include "cli/cli.h"
@@ -216,14 +215,17 @@ static int me_export(int argc, char **argv) {
   if ((rc = am_cli_call(&a, "me.export", json_object(), &r))) return rc;
   const char *path = am_args_get(&a, "output");
   if (!path || !strcmp(path, "-")) return am_print_json(stdout, r);
-  /* Personal data: readable by its owner only. */
-  int rcw = json_dump_file(r, path, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+  FILE *f = am_cli_private_file(path);
+  if (!f) {
+    json_decref(r);
+    return EXIT_INTERNAL;
+  }
+  int rcw = json_dumpf(r, f, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
   json_decref(r);
-  if (rcw) {
+  if (fclose(f) || rcw) {
     fprintf(stderr, "amicale: cannot write %s\n", path);
     return EXIT_INTERNAL;
   }
-  chmod(path, 0600);
   printf("Everything your node holds on you is in %s\n", path);
   return EXIT_OK;
 }
@@ -241,12 +243,13 @@ static int me_erase(int argc, char **argv) {
   }
   json_t *r;
   if ((rc = am_cli_call(&a, "me.erase", json_object(), &r))) return rc;
+  /* The node forgot this computer's key with the record: so does it. */
+  am_remote_forget();
   if (a.json) return am_print_json(stdout, r);
   printf("Your record is erased%s.\n", json_is_true(json_object_get(r, "profile_retracted"))
                                            ? "; the withdrawal of your profile is on its way to every node"
                                            : "");
   json_decref(r);
-  am_remote_forget();
   printf("You are logged out.\n");
   return EXIT_OK;
 }

@@ -277,9 +277,7 @@ static int people_params(const am_args *a, json_t *p) {
 static FILE *open_output(const am_args *a) {
   const char *path = am_args_get(a, "output");
   if (!path || !strcmp(path, "-")) return stdout;
-  FILE *f = fopen(path, "w");
-  if (!f) fprintf(stderr, "amicale: cannot write %s: %s\n", path, strerror(errno));
-  return f;
+  return am_cli_private_file(path);
 }
 
 static int close_output(const am_args *a, FILE *f) {

@@ -1,7 +1,10 @@
 /* Human and JSON output of members (see cli.h). Column widths are counted
  * in terminal cells, so "Éléonore" and "日本" line up with "Marie". */
+#include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "proto/member_json.h"
@@ -101,6 +104,17 @@ void am_print_member(FILE *out, const am_member *m) {
   am_time_format(m->updated, ts);
   fprintf(out, "  %-*s  %s\n", (int)lw, "Updated", ts);
   am_buf_free(&b);
+}
+
+FILE *am_cli_private_file(const char *path) {
+  int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+  FILE *f = fd < 0 ? NULL : fdopen(fd, "w");
+  if (!f) {
+    fprintf(stderr, "amicale: cannot write %s: %s\n", path,
+                    errno == ELOOP ? "it is a symbolic link" : strerror(errno));
+    if (fd >= 0) close(fd);
+  }
+  return f;
 }
 
 int am_print_json(FILE *out, void *json) {

@@ -109,12 +109,12 @@ typedef struct am_rate {
 } am_rate;
 #define AM_RATE_SLOTS 1024
 
-/* Per member key request budget (section 16.5). */
+/* Per member request budget (section 16.6). */
 #define AM_MRATE_BURST 30
 #define AM_MRATE_PER_S 10
 #define AM_MRATE_SLOTS 256
 typedef struct am_mrate {
-  uint8_t key[32];
+  uint64_t member;
   bool used;
   double tokens;
   uint64_t at; /* loop time of the last refill */

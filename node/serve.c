@@ -139,19 +139,22 @@ void am_serve_hello(am_conn *c, const am_msg *m) {
            m->hello.software);
 }
 
-/* The key's bucket: burst AM_MRATE_BURST, then AM_MRATE_PER_S a second.
- * A fixed table, so memory does not grow with the keys seen: a key whose
- * slot is taken reuses the slot (or the neighbour) whose bucket has
- * refilled the most, which costs nothing to a full bucket and at worst
- * merges two members' budgets. */
-static bool mrate_allow(am_daemon *d, const uint8_t key[static 32]) {
+/* The member's bucket (all their keys share it, so that more keys do not
+ * buy more requests): burst AM_MRATE_BURST, then AM_MRATE_PER_S a second.
+ * A fixed table, so memory does not grow with the members seen: a member
+ * whose slot is taken reuses the slot (or a neighbour) whose bucket has
+ * refilled the most, and inherits what that bucket holds — a member can
+ * therefore never get a fresh budget by crowding the table; at worst two
+ * members share a budget for a while. */
+static bool mrate_allow(am_daemon *d, uint64_t member) {
   uint64_t now = am_now_ms(d);
-  size_t h = ((size_t)key[0] << 8 | key[1]) % AM_MRATE_SLOTS, pick = h;
+  uint64_t mix = member * UINT64_C(0x9E3779B97F4A7C15);
+  size_t h = (size_t)(mix >> 56) % AM_MRATE_SLOTS, pick = h;
   double best = -1;
   am_mrate *r = NULL;
   for (size_t i = 0; i < 4; i++) {
     am_mrate *s = &d->mrates[(h + i) % AM_MRATE_SLOTS];
-    if (s->used && memcmp(s->key, key, 32) == 0) {
+    if (s->used && s->member == member) {
       r = s;
       break;
     }
@@ -161,9 +164,9 @@ static bool mrate_allow(am_daemon *d, const uint8_t key[static 32]) {
   }
   if (!r) {
     r = &d->mrates[pick];
-    memcpy(r->key, key, 32);
+    r->member = member;
+    r->tokens = best > AM_MRATE_BURST ? AM_MRATE_BURST : best;
     r->used = true;
-    r->tokens = AM_MRATE_BURST;
     r->at = now;
   }
   r->tokens += (double)(now - r->at) / 1000.0 * AM_MRATE_PER_S;
@@ -300,7 +303,7 @@ static void on_request(am_conn *c, const am_msg *m) {
   am_daemon *d = c->d;
   uint64_t id = m->token;
   d->count.requests++;
-  if (!mrate_allow(d, c->member_key)) {
+  if (!mrate_allow(d, c->member_id)) {
     respond_error(c, id, AM_ST_RATE_LIMITED, "too many requests: at most %d a second (bursts "
                   "of %d); try again in a moment", AM_MRATE_PER_S, AM_MRATE_BURST);
     return;

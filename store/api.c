@@ -472,7 +472,33 @@ static int api_listings(am_txn *t, const am_caller *c, const params *p, int kind
 
 /* What is new since a time: events announced since then that have not
  * ended, job offers posted since then, and new people per institution. */
-#define DIGEST_MAX 500
+#define DIGEST_MAX 200 /* per list: the answer stays far below 1 MiB */
+
+/* A digest lists what is new, not everything about it: an event or a job
+ * without its description and signature, a person with the fields a
+ * newsletter names. Together with DIGEST_MAX this bounds the answer. */
+static void digest_trim(json_t *list, bool people) {
+  static const char *const person_keep[] = {"given_name", "family_name", "usual_name", "promo",
+                                            "programme", "employer", "job_title", "city", "country",
+                                            NULL};
+  size_t i;
+  json_t *item;
+  json_array_foreach(list, i, item) {
+    if (!people) {
+      json_object_del(item, "signature");
+      json_object_del(json_object_get(item, "body"), "description");
+      continue;
+    }
+    json_t *f = json_object_get(item, "fields");
+    const char *key;
+    json_t *v, *tmp;
+    json_object_foreach_safe(f, tmp, key, v) {
+      bool keep = false;
+      for (size_t k = 0; person_keep[k] && !keep; k++) keep = !strcmp(key, person_keep[k]);
+      if (!keep) json_object_del(f, key);
+    }
+  }
+}
 
 static int api_digest(am_txn *t, const am_caller *c, const params *p, int64_t now, json_t **out) {
   static const char *const allowed[] = {"since", NULL};
@@ -502,6 +528,8 @@ static int api_digest(am_txn *t, const am_caller *c, const params *p, int64_t no
   if ((rc = am_people_search(t, &pq, &people, p->err))) goto out;
   rc = AM_ENOMEM;
   if (!(evj = listings_json(t, c, &ev, 0)) || !(jobj = listings_json(t, c, &jobs, 0))) goto out;
+  digest_trim(json_object_get(evj, "results"), false);
+  digest_trim(json_object_get(jobj, "results"), false);
   /* People grouped by institution, in the order institutions first appear. */
   if (!(groups = json_array())) goto out;
   insts cache = {0};
@@ -520,6 +548,7 @@ static int api_digest(am_txn *t, const am_caller *c, const params *p, int64_t no
       json_t *pj = person_json(t, c, &cache, &people.v[k]);
       if (!pj || json_array_append_new(list, pj)) json_decref(list), list = NULL;
     }
+    digest_trim(list, true);
     json_t *in = inst_of(t, c, &cache, people.v[i].local ? c->node_key : people.v[i].origin);
     json_t *g = list && in ? json_pack("{s:o, s:I, s:o}", "institution", in, "new_members",
                                        (json_int_t)count, "people", list)
@@ -532,10 +561,11 @@ static int api_digest(am_txn *t, const am_caller *c, const params *p, int64_t no
   }
   free(done);
   free(cache.v);
-  *out = json_pack("{s:I, s:I, s:O, s:O, s:O, s:I}", "since", (json_int_t)since, "until",
-                   (json_int_t)now, "events", json_object_get(evj, "results"), "jobs",
+  *out = json_pack("{s:I, s:I, s:O, s:O, s:O, s:I, s:I, s:I}", "since", (json_int_t)since,
+                   "until", (json_int_t)now, "events", json_object_get(evj, "results"), "jobs",
                    json_object_get(jobj, "results"), "institutions", groups, "new_members_total",
-                   (json_int_t)people.total);
+                   (json_int_t)people.total, "events_total", (json_int_t)ev.total, "jobs_total",
+                   (json_int_t)jobs.total);
   rc = *out ? 0 : AM_ENOMEM;
 out:
   json_decref(evj), json_decref(jobj), json_decref(groups);
@@ -621,6 +651,10 @@ static int api_me_consent(am_txn *t, const am_caller *c, const params *p, int64_
   if (rc) return rc;
   if (listed < 0 && federation < 0)
     return am_fail(p->err, AM_EUSAGE, "me.consent: give 'listed' or 'federation' (true or false)");
+  if (listed == 0 && federation == 1)
+    return am_fail(p->err, AM_EUSAGE,
+                   "me.consent: sharing with the federation includes being listed: 'listed' false "
+                   "and 'federation' true contradict each other");
   am_member m;
   if ((rc = load_me(t, c, &m, p->err))) return rc;
   /* A consent keeps the date it was first given. Sharing with the

@@ -48,6 +48,8 @@ expect_eq "me show: the member sees their own private phone" "+33 6 00 00 00 01"
 # ---- edit and consent: the profile reaches B ------------------------------------------
 expect_status 0 me me edit --job-title "Data engineer" --employer Acorp
 expect_status 0 me me visibility employer=federation job_title=federation city=school
+expect_status 2 me me consent --listed no --federation yes
+expect_err_contains "contradict"
 expect_status 0 me me consent --federation yes
 in_b() { cli search --dir "$T/B" camille --json | jq -e --arg e "$1" '.results[] | select(.fields.employer == $e)' >/dev/null; }
 wait_for "the member's own edit reached B" 20 in_b Acorp
@@ -61,6 +63,12 @@ expect_status 2 me me edit --linkedin "not a url"
 expect_err_contains "linkedin"
 
 # ---- export -------------------------------------------------------------------------
+umask 022 # the export must be private whatever the umask
+echo "stale" >"$T/mine.json" && chmod 644 "$T/mine.json" && rm "$T/mine.json"
+ln -s "$T/elsewhere" "$T/link.json"
+expect_status 1 me me export --output "$T/link.json"
+expect_err_contains "symbolic link"
+expect_true "nothing written through the link" test ! -e "$T/elsewhere"
 expect_status 0 me me export --output "$T/mine.json"
 expect_eq "the export is the member's only" 600 "$(stat -c %a "$T/mine.json")"
 expect_eq "export: the record" camille@example.org "$(jq -r '.member.emails[0]' "$T/mine.json")"
@@ -69,8 +77,9 @@ expect_eq "export: the member's keys" 1 "$(jq '.keys | length' "$T/mine.json")"
 
 # ---- erasure ------------------------------------------------------------------------
 expect_status 2 me me erase
-expect_status 0 me me erase --yes
-expect_out_contains "erased"
+expect_status 0 me me erase --yes --json
+expect_eq "erase: the record is erased" true "$(jq .erased "$OUT")"
+expect_eq "erase: the profile was withdrawn" true "$(jq .profile_retracted "$OUT")"
 gone_b() { ! cli search --dir "$T/B" camille --json | jq -e '.total > 0' >/dev/null; }
 wait_for "the erasure reached B" 20 gone_b
 expect_eq "B's store no longer holds the member's name" 0 "$(mdb_dump -a -p "$T/B/store" | grep -c Durand)"

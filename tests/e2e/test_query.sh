@@ -135,7 +135,9 @@ expect_eq "re-import: the cancellation is STATUS:CANCELLED" CANCELLED \
 expect_eq "the cancelled event is not listed as upcoming" "Gala des anciens|Afterwork Lyon" "$(titles events --dir "$T/A")"
 
 # ---- vCard ---------------------------------------------------------------------------
+umask 022
 expect_status 0 cli search --dir "$T/A" --vcard --output "$T/people.vcf"
+expect_eq "vcard: the file of people's details is private" 600 "$(stat -c %a "$T/people.vcf")"
 expect_status 0 "$PY" "$TOOLS/check_vcard.py" "$T/people.vcf"
 expect_eq "vcard: two cards" 2 "$(jq '.cards|length' "$OUT")"
 card() { jq -r --arg f "$1" ".cards[] | select(.n.family == \$f) | .$2" "$OUT"; }

@@ -110,8 +110,12 @@ for viewer in "as_manager_a private yes" "as_member_a school no" "as_member_b fe
   check "$who" search-text "$level" any full -- search martin --json
   check "$who" vcard "$level" "$hidden" leaks -- search --vcard --limit 100
   check "$who" mentors "$level" "$hidden" full -- mentors --json
-  check "$who" digest "$level" "$hidden" full -- digest --since 1d --json
+  # A digest names people briefly (no bio, no phone): what it must not show.
+  check "$who" digest "$level" "$hidden" leaks -- digest --since 1d --json
 done
+
+expect_true "the digest shows a member of A Alice's school-level city" grep -qF Schoolville "$T/answer.as_member_a.digest"
+expect_true "the digest hides it from a member of B" bash -c "! grep -qF Schoolville '$T/answer.as_member_b.digest'"
 
 # A filter only matches what the viewer may see: a private sector finds
 # Alice for her alumni office only; a school-level city for her school.
