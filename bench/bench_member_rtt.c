@@ -35,16 +35,14 @@
 
 #define NKEYS 64
 
-static char dir[256], addr[64];
-static uint8_t node_key[32];
-static pid_t daemon_pid;
+static bench_daemon node;
 static am_identity keys[NKEYS];
 static am_hs_local locals[NKEYS];
 static uint64_t member_id;
 
 static void die(const char *what) {
   fprintf(stderr, "bench_member_rtt: %s\n", what);
-  if (daemon_pid > 0) kill(daemon_pid, SIGKILL);
+  if (node.pid > 0) kill(node.pid, SIGKILL);
   exit(1);
 }
 
@@ -81,32 +79,9 @@ static int setup_txn(am_txn *t, void *arg) {
 }
 
 static void start_node(const char *amicaled) {
-  snprintf(dir, sizeof dir, "/tmp/amicale-bench-member-XXXXXX");
-  if (!mkdtemp(dir)) die("mkdtemp");
-  strcat(dir, "/node");
   am_error err = {0};
-  if (am_node_create(dir, "Bench School", AM_KIND_SCHOOL, 0, &err)) die(err.msg);
-  am_node n;
-  if (am_node_open(&n, dir, AM_NODE_STORE | AM_NODE_KEY, &err)) die(err.msg);
-  memcpy(node_key, n.id.pk, 32);
-  if (am_store_write(n.store, setup_txn, NULL, &err)) die(err.msg);
-  am_node_close(&n);
-  daemon_pid = fork();
-  if (daemon_pid == 0) {
-    execl(amicaled, amicaled, "--dir", dir, "--listen", "127.0.0.1:0", "--log-level", "error",
-          (char *)NULL);
-    _exit(127);
-  }
-  json_t *req = json_pack("{s:s}", "cmd", "status"), *r = NULL;
-  double deadline = bench_now() + 20;
-  while (am_ctl_call(dir, req, &r, 2000, &err)) {
-    if (bench_now() > deadline) die("amicaled did not start");
-    struct timespec ts = {0, 20 * 1000000};
-    nanosleep(&ts, NULL);
-  }
-  snprintf(addr, sizeof addr, "%s", json_string_value(json_object_get(r, "listen")));
-  json_decref(r);
-  json_decref(req);
+  if (bench_daemon_start(&node, amicaled, "member", "Bench School", setup_txn, NULL, &err))
+    die(err.msg);
 }
 
 static const char *const caps[] = {AM_CAP_CLIENT};
@@ -114,9 +89,9 @@ static const char *const caps[] = {AM_CAP_CLIENT};
 static void open_session(am_client *c, int k, const char *src) {
   char why[600];
   long long deadline = am_client_now_ms() + 10000;
-  int fd = am_client_dial(addr, src, deadline, why, sizeof why);
+  int fd = am_client_dial(node.addr, src, deadline, why, sizeof why);
   if (fd < 0) die(why);
-  if (am_client_handshake(c, fd, &locals[k % NKEYS], node_key, NULL, NULL, deadline) ||
+  if (am_client_handshake(c, fd, &locals[k % NKEYS], node.key, NULL, NULL, deadline) ||
       am_client_hello(c, "bench", caps, 1, deadline))
     die(c->why);
 }
@@ -169,7 +144,7 @@ int main(int argc, char **argv) {
       die("keys");
   start_node(argv[1]);
   bench_loadavg("start");
-  printf("member round trips, amicaled on %s (%d member keys)\n\n", addr, NKEYS);
+  printf("member round trips, amicaled on %s (%d member keys)\n\n", node.addr, NKEYS);
 
   /* 1. ping on an open session */
   am_client c;
@@ -223,10 +198,10 @@ int main(int argc, char **argv) {
 
   /* 4. baseline: the same call in this process */
   am_node n;
-  if (am_node_open(&n, dir, AM_NODE_STORE | AM_NODE_READ_ONLY, &err)) die(err.msg);
+  if (am_node_open(&n, node.dir, AM_NODE_STORE | AM_NODE_READ_ONLY, &err)) die(err.msg);
   local_arg la = {.caller = {.viewer = AM_VIEWER_MEMBER, .member_id = member_id,
                              .node_name = n.conf.name, .node_kind = n.conf.kind}};
-  memcpy(la.caller.node_key, node_key, 32);
+  memcpy(la.caller.node_key, node.key, 32);
   t0 = bench_now();
   for (long i = 0; i < nreq; i++)
     if (am_store_read(n.store, local_txn, &la, &err)) die(err.msg);
@@ -243,11 +218,7 @@ int main(int argc, char **argv) {
          "  connection (each CLI command) adds %.1f us of TCP and Noise handshake.\n",
          open_us - local_us, fresh_us - open_us);
   bench_loadavg("end");
-  kill(daemon_pid, SIGTERM);
-  int st;
-  waitpid(daemon_pid, &st, 0);
-  dir[strlen(dir) - 5] = 0;
-  bench_rm_rf(dir);
+  bench_daemon_stop(&node);
   for (int i = 0; i < NKEYS; i++) am_hs_local_wipe(&locals[i]), am_identity_wipe(&keys[i]);
   return 0;
 }

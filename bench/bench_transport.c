@@ -51,10 +51,7 @@ static void die(const char *what) {
 
 /* ---- the node ---- */
 
-static char dir[256];
-static uint8_t server_key[32];
-static char addr[64];
-static pid_t daemon_pid;
+static bench_daemon node;
 
 typedef struct ident {
   am_identity id;
@@ -76,44 +73,10 @@ static int add_peers_txn(am_txn *t, void *arg) {
 int npeers_total;
 
 static void start_node(const char *amicaled, ident *peers, int npeers) {
-  snprintf(dir, sizeof dir, "/tmp/amicale-bench-transport-XXXXXX");
-  if (!mkdtemp(dir)) die("mkdtemp");
-  strcat(dir, "/node");
   am_error err = {0};
-  if (am_node_create(dir, "Bench node", AM_KIND_SCHOOL, 0, &err)) die(err.msg);
-  am_node n;
-  if (am_node_open(&n, dir, AM_NODE_STORE | AM_NODE_KEY, &err)) die(err.msg);
-  memcpy(server_key, n.id.pk, 32);
   npeers_total = npeers;
-  if (am_store_write(n.store, add_peers_txn, peers, &err)) die(err.msg);
-  am_node_close(&n);
-  daemon_pid = fork();
-  if (daemon_pid == 0) {
-    execl(amicaled, amicaled, "--dir", dir, "--listen", "127.0.0.1:0", "--log-level", "error",
-          (char *)NULL);
-    _exit(127);
-  }
-  /* Wait for the control socket to answer (a deadline, polled). */
-  json_t *req = json_pack("{s:s}", "cmd", "status"), *r = NULL;
-  double deadline = bench_now() + 20;
-  while (am_ctl_call(dir, req, &r, 2000, &err)) {
-    if (bench_now() > deadline) die("amicaled did not start");
-    struct timespec ts = {0, 20 * 1000000};
-    nanosleep(&ts, NULL);
-  }
-  snprintf(addr, sizeof addr, "%s", json_string_value(json_object_get(r, "listen")));
-  json_decref(r);
-  json_decref(req);
-}
-
-static void stop_node(void) {
-  kill(daemon_pid, SIGTERM);
-  int st;
-  waitpid(daemon_pid, &st, 0);
-  char cmd[300];
-  snprintf(cmd, sizeof cmd, "rm -rf '%.*s'", (int)(strlen(dir) - 5), dir);
-  if (system(cmd)) { /* best effort */
-  }
+  if (bench_daemon_start(&node, amicaled, "transport", "Bench node", add_peers_txn, peers, &err))
+    die(err.msg);
 }
 
 /* ---- 1. handshakes ---- */
@@ -131,7 +94,7 @@ static void *hs_thread(void *arg) {
     /* 60,000 source addresses: each used once per round. */
     snprintf(src, sizeof src, "127.1.%d.%d", k / 250 % 240 + 1, k % 250 + 1);
     am_tclient c;
-    if (am_tc_open(&c, addr, src, &j->me->local, server_key, "bench") != 0) {
+    if (am_tc_open(&c, node.addr, src, &j->me->local, node.key, "bench") != 0) {
       if (!j->failures) fprintf(stderr, "  (a handshake failed: %s)\n", c.refusal);
       j->failures++;
     } else {
@@ -165,7 +128,7 @@ static double handshakes(ident *me, int n, int threads, int base) {
 
 static double throughput(ident *me, size_t megabytes) {
   am_tclient c;
-  if (am_tc_open(&c, addr, "127.0.0.2", &me->local, server_key, "bench"))
+  if (am_tc_open(&c, node.addr, "127.0.0.2", &me->local, node.key, "bench"))
     die(c.refusal);
   enum { PAYLOAD = 60000 };
   static uint8_t payload[PAYLOAD];
@@ -258,8 +221,8 @@ int main(int argc, char **argv) {
     am_hs_local_init(&peers[i].local, &peers[i].id);
   }
   start_node(argv[1], peers, npeers + 1);
-  long rss_idle = bench_proc_kb(daemon_pid, "VmRSS:");
-  printf("amicaled on %s (pid %d)\n\n", addr, (int)daemon_pid);
+  long rss_idle = bench_proc_kb(node.pid, "VmRSS:");
+  printf("amicaled on %s (pid %d)\n\n", node.addr, (int)node.pid);
 
   double best_limit = 0, best_hs = 0, best_raw = 0, best_tp = 0, best_hs_cpu = 0;
   for (int r = 0; r < rounds; r++) {
@@ -270,9 +233,9 @@ int main(int argc, char **argv) {
       printf("crypto: X25519 base %.1f us, X25519 %.1f us, Ed25519 verify %.1f us\n", tb * 1e6,
              tdh * 1e6, tv * 1e6);
     }
-    double cpu0 = bench_cpu_of(daemon_pid, NULL), w0 = bench_now();
+    double cpu0 = bench_cpu_of(node.pid, NULL), w0 = bench_now();
     double hs = handshakes(&peers[npeers], nhs, 4, r * nhs);
-    double cpu = bench_cpu_of(daemon_pid, NULL) - cpu0, wall = bench_now() - w0;
+    double cpu = bench_cpu_of(node.pid, NULL) - cpu0, wall = bench_now() - w0;
     if (hs > best_hs) best_hs = hs;
     /* The same per second of the node's CPU: the clients share the
      * machine's two cores with it. */
@@ -299,15 +262,15 @@ int main(int argc, char **argv) {
   for (int i = 0; i < npeers; i++) {
     char src[32];
     snprintf(src, sizeof src, "127.2.%d.%d", i / 250 + 1, i % 250 + 1);
-    if (am_tc_open(&cs[i], addr, src, &peers[i].local, server_key, "bench peer") == 0) up++;
+    if (am_tc_open(&cs[i], node.addr, src, &peers[i].local, node.key, "bench peer") == 0) up++;
   }
-  long rss_peers = bench_proc_kb(daemon_pid, "VmRSS:");
+  long rss_peers = bench_proc_kb(node.pid, "VmRSS:");
   printf("memory       idle %.1f MB (target <= 16 MB); with %d peers connected %.1f MB "
          "(target <= 64 MB)\n",
          rss_idle / 1024.0, up, rss_peers / 1024.0);
   for (int i = 0; i < npeers; i++) am_tc_close(&cs[i]);
   free(cs);
-  stop_node();
+  bench_daemon_stop(&node);
   for (int i = 0; i <= npeers; i++) {
     am_hs_local_wipe(&peers[i].local);
     am_identity_wipe(&peers[i].id);

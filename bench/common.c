@@ -1,12 +1,19 @@
 /* What the benchmarks share (common.h). */
 #include "bench/common.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <jansson.h>
+
+#include "cli/control.h"
+#include "store/datadir.h"
 
 /* ---- realistic announcements ---- */
 
@@ -244,4 +251,56 @@ void bench_rm_rf(const char *dir) {
   char cmd[512];
   snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
   if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
+}
+
+/* ---- a node run by amicaled ---- */
+
+int bench_daemon_start(bench_daemon *d, const char *amicaled, const char *tag, const char *name,
+                       am_txn_fn fill, void *arg, am_error *err) {
+  memset(d, 0, sizeof *d);
+  snprintf(d->dir, sizeof d->dir, "/tmp/amicale-bench-%s-XXXXXX", tag);
+  if (!mkdtemp(d->dir)) return am_fail(err, AM_EIO, "mkdtemp %s failed", d->dir);
+  strcat(d->dir, "/node");
+  if (am_node_create(d->dir, name, AM_KIND_SCHOOL, 0, err)) return -1;
+  am_node n;
+  if (am_node_open(&n, d->dir, AM_NODE_STORE | AM_NODE_KEY, err)) return -1;
+  memcpy(d->key, n.id.pk, 32);
+  int rc = fill ? am_store_write(n.store, fill, arg, err) : 0;
+  am_node_close(&n);
+  if (rc) return -1;
+  d->pid = fork();
+  if (d->pid < 0) return am_fail(err, AM_EIO, "fork failed");
+  if (d->pid == 0) {
+    execl(amicaled, amicaled, "--dir", d->dir, "--listen", "127.0.0.1:0", "--log-level", "error",
+          (char *)NULL);
+    _exit(127);
+  }
+  /* Wait for the control socket to answer (a deadline, polled). */
+  json_t *req = json_pack("{s:s}", "cmd", "status"), *r = NULL;
+  double deadline = bench_now() + 20;
+  while (am_ctl_call(d->dir, req, &r, 2000, err)) {
+    if (bench_now() > deadline) {
+      json_decref(req);
+      kill(d->pid, SIGKILL);
+      waitpid(d->pid, NULL, 0);
+      d->pid = 0;
+      return am_fail(err, AM_EIO, "amicaled did not start");
+    }
+    struct timespec ts = {0, 20 * 1000000};
+    nanosleep(&ts, NULL);
+  }
+  snprintf(d->addr, sizeof d->addr, "%s", json_string_value(json_object_get(r, "listen")));
+  json_decref(r);
+  json_decref(req);
+  return 0;
+}
+
+void bench_daemon_stop(bench_daemon *d) {
+  if (d->pid > 0) {
+    kill(d->pid, SIGTERM);
+    waitpid(d->pid, NULL, 0);
+    d->pid = 0;
+  }
+  d->dir[strlen(d->dir) - 5] = '\0'; /* less "/node" */
+  bench_rm_rf(d->dir);
 }

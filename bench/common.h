@@ -8,7 +8,8 @@
  * a caller can take a step back (a write transaction run again).
  *
  * And a few helpers: clocks, a process's CPU time and memory, the load
- * average, removing a directory. */
+ * average, removing a directory, a node run by a real amicaled
+ * (bench_transport, bench_member_rtt). */
 #ifndef AMICALE_BENCH_COMMON_H
 #define AMICALE_BENCH_COMMON_H
 
@@ -16,6 +17,7 @@
 #include <sys/types.h>
 
 #include "proto/announce.h"
+#include "store/store.h"
 
 /* A xorshift64 generator: the whole state, copied to be taken back. */
 typedef struct gen {
@@ -47,5 +49,23 @@ long bench_proc_kb(pid_t pid, const char *field);
 void bench_loadavg(const char *when);
 /* rm -rf dir. */
 void bench_rm_rf(const char *dir);
+
+/* A node served by amicaled, a child process on loopback. */
+typedef struct bench_daemon {
+  char dir[256];   /* the node: /tmp/amicale-bench-<tag>-XXXXXX/node */
+  char addr[64];   /* where it listens: 127.0.0.1:<port> */
+  uint8_t key[32]; /* its public key */
+  pid_t pid;       /* 0 until it runs */
+} bench_daemon;
+
+/* Creates the node (a school named name), runs fill (if not NULL) with arg
+ * in a write transaction on its store, then starts amicaled (the binary's
+ * path) on it, listening on 127.0.0.1 (a port of its choosing), and waits
+ * until its control socket answers (20 s at most). Returns 0, or -1 with
+ * the reason in err and no amicaled left running. */
+int bench_daemon_start(bench_daemon *d, const char *amicaled, const char *tag, const char *name,
+                       am_txn_fn fill, void *arg, am_error *err);
+/* Stops amicaled (SIGTERM, then waits for it) and removes the node. */
+void bench_daemon_stop(bench_daemon *d);
 
 #endif

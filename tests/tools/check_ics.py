@@ -32,32 +32,17 @@ problem and every expectation holds, 1 otherwise (problems printed in the
 JSON and on stderr), 2 on bad usage.
 """
 import datetime
-import json
+import os
 import sys
 
 import icalendar
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from checker_common import expect_by_uid, raw_problems, report  # noqa: E402
+
 SUMMARY_FIELDS = ("uid", "sequence", "summary", "description", "dtstart", "dtend",
                   "dtstamp", "status", "location", "categories", "url",
                   "institution", "timezone")
-
-
-def raw_problems(data):
-    """Line-level rules, on the bytes as written."""
-    problems = []
-    if not data.endswith(b"\r\n"):
-        problems.append("the file does not end with CRLF")
-    body = data[:-2] if data.endswith(b"\r\n") else data
-    for i, line in enumerate(body.split(b"\r\n"), 1):
-        if b"\r" in line or b"\n" in line:
-            problems.append("line %d: a bare CR or LF" % i)
-        if len(line) > 75:
-            problems.append("line %d is %d octets (more than 75)" % (i, len(line)))
-        try:
-            line.decode("utf-8")
-        except UnicodeDecodeError:
-            problems.append("line %d is not UTF-8 on its own (a fold split a character)" % i)
-    return problems
 
 
 def text(v):
@@ -180,17 +165,7 @@ def check_expectations(summary, expect):
             problems.append("calendar %s: %r, expected %r" % (k, got, v))
     if "count" in expect and len(summary["events"]) != expect["count"]:
         problems.append("%d events, expected %d" % (len(summary["events"]), expect["count"]))
-    by_uid = {e["uid"]: e for e in summary["events"]}
-    for want in expect.get("events", []):
-        got = by_uid.get(want.get("uid"))
-        if got is None:
-            problems.append("no event with UID %r" % want.get("uid"))
-            continue
-        for k, v in want.items():
-            if k not in SUMMARY_FIELDS:
-                problems.append("expectation names an unknown field %r" % k)
-            elif got.get(k) != v:
-                problems.append("event %s: %s is %r, expected %r" % (want["uid"], k, got.get(k), v))
+    problems += expect_by_uid(summary["events"], expect.get("events", []), SUMMARY_FIELDS, "event")
     if "only_in_old" in expect and summary.get("only_in_old") != sorted(expect["only_in_old"]):
         problems.append("only_in_old is %r, expected %r" % (summary.get("only_in_old"),
                                                             sorted(expect["only_in_old"])))
@@ -212,14 +187,7 @@ def main(argv):
     else:
         sys.stderr.write(__doc__)
         return 2
-    if expect_path:
-        with open(expect_path, encoding="utf-8") as f:
-            result["problems"] += check_expectations(result, json.load(f))
-    json.dump(result, sys.stdout, ensure_ascii=False, indent=1, sort_keys=True)
-    sys.stdout.write("\n")
-    for p in result["problems"]:
-        sys.stderr.write("check_ics: %s\n" % p)
-    return 1 if result["problems"] else 0
+    return report(result, expect_path, check_expectations, "check_ics")
 
 
 if __name__ == "__main__":

@@ -22,13 +22,13 @@ every card, UIDs unique. Exit 0 when there is no problem and every
 expectation holds, 1 otherwise (problems printed in the JSON and on
 stderr), 2 on bad usage.
 """
-import json
+import os
 import sys
 
 import vobject
 
-sys.path.insert(0, __file__.rsplit("/", 1)[0])
-from check_ics import raw_problems  # noqa: E402  (same line rules)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from checker_common import expect_by_uid, raw_problems, report  # noqa: E402
 
 CARD_FIELDS = ("uid", "fn", "n", "nickname", "org", "title", "emails", "tels", "urls",
                "adr", "note", "categories", "lang", "institution", "promo", "rev")
@@ -145,17 +145,7 @@ def check_expectations(summary, expect):
         expect = {"cards": expect}
     if "count" in expect and len(summary["cards"]) != expect["count"]:
         problems.append("%d cards, expected %d" % (len(summary["cards"]), expect["count"]))
-    by_uid = {c["uid"]: c for c in summary["cards"]}
-    for want in expect.get("cards", []):
-        got = by_uid.get(want.get("uid"))
-        if got is None:
-            problems.append("no card with UID %r" % want.get("uid"))
-            continue
-        for k, v in want.items():
-            if k not in CARD_FIELDS:
-                problems.append("expectation names an unknown field %r" % k)
-            elif got.get(k) != v:
-                problems.append("card %s: %s is %r, expected %r" % (want["uid"], k, got.get(k), v))
+    problems += expect_by_uid(summary["cards"], expect.get("cards", []), CARD_FIELDS, "card")
     return problems
 
 
@@ -164,15 +154,8 @@ def main(argv):
     if len(args) not in (1, 2) or args[0].startswith("--"):
         sys.stderr.write(__doc__)
         return 2
-    result = summarize(args[0])
-    if len(args) == 2:
-        with open(args[1], encoding="utf-8") as f:
-            result["problems"] += check_expectations(result, json.load(f))
-    json.dump(result, sys.stdout, ensure_ascii=False, indent=1, sort_keys=True)
-    sys.stdout.write("\n")
-    for p in result["problems"]:
-        sys.stderr.write("check_vcard: %s\n" % p)
-    return 1 if result["problems"] else 0
+    return report(summarize(args[0]), args[1] if len(args) == 2 else None, check_expectations,
+                  "check_vcard")
 
 
 if __name__ == "__main__":

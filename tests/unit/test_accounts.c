@@ -14,26 +14,12 @@
 #include "crypto/invite.h"
 #include "store/members.h"
 #include "tests/test.h"
+#include "tests/unit/fixtures.h"
 
 #define NOW INT64_C(1767225600) /* 2026-01-01T00:00:00Z */
 #define DAY INT64_C(86400)
 
-static char root[] = "/tmp/amicale-test-accounts-XXXXXX";
-static int seq;
 static am_error err;
-
-static am_store *fresh(void) {
-  char dir[256];
-  snprintf(dir, sizeof dir, "%s/node%d", root, ++seq);
-  if (mkdir(dir, 0700)) return NULL;
-  am_store *s = NULL;
-  am_store_opts o = {.create = true};
-  if (am_store_open(&s, dir, &o, &err)) {
-    fprintf(stderr, "  open %s: %s\n", dir, err.msg);
-    return NULL;
-  }
-  return s;
-}
 
 typedef struct op {
   int kind;
@@ -48,7 +34,7 @@ typedef struct op {
   const char *name;
 } op;
 
-enum { ADD, CODE, REDEEM, KEYGET, REVOKE, FORGET, COUNT, CODEOF, TOUCH, CORRUPT };
+enum { ADD, CODE, REDEEM, KEYGET, REVOKE, FORGET, COUNT, CODEOF, TOUCH };
 
 static int count_cb(const am_mkey *k, void *arg) {
   (void)k;
@@ -79,10 +65,6 @@ static int op_fn(am_txn *t, void *arg) {
   case COUNT: o->count = 0; return am_accounts_keys_each(t, o->member, count_cb, o, &err);
   case CODEOF: return am_accounts_code_of(t, o->member, o->now, &o->code);
   case TOUCH: return am_accounts_key_touch(t, o->key, o->now, &err);
-  case CORRUPT: {
-    MDB_val k = {32, o->key}, v = {3, "bad"};
-    return mdb_put(t->txn, am_store_db(t->store, AM_DB_MKEY), &k, &v, 0) ? AM_EIO : 0;
-  }
   }
   return AM_EINTERNAL;
 }
@@ -114,7 +96,7 @@ static int redeem(am_store *s, const uint8_t secret[16], int hv, int keyv, int64
 }
 
 static void test_code_once(void) {
-  am_store *s = fresh();
+  am_store *s = fx_store_fresh(NULL, NULL);
   REQUIRE(s);
   uint64_t id = add_member(s, "Ada");
   op c = {.kind = CODE, .member = id, .now = NOW, .expires = NOW + 7 * DAY};
@@ -151,7 +133,7 @@ static void test_code_once(void) {
 }
 
 static void test_refusals(void) {
-  am_store *s = fresh();
+  am_store *s = fx_store_fresh(NULL, NULL);
   REQUIRE(s);
   uint64_t id = add_member(s, "Grace");
   op c = {.kind = CODE, .member = id, .now = NOW, .expires = NOW + DAY};
@@ -194,7 +176,7 @@ static void test_refusals(void) {
 }
 
 static void test_new_code_replaces(void) {
-  am_store *s = fresh();
+  am_store *s = fx_store_fresh(NULL, NULL);
   REQUIRE(s);
   uint64_t id = add_member(s, "Barbara");
   op c1 = {.kind = CODE, .member = id, .now = NOW, .expires = NOW + DAY};
@@ -213,7 +195,7 @@ static void test_new_code_replaces(void) {
 }
 
 static void test_revoke_and_forget(void) {
-  am_store *s = fresh();
+  am_store *s = fx_store_fresh(NULL, NULL);
   REQUIRE(s);
   uint64_t id = add_member(s, "Edsger"), other = add_member(s, "Tony");
   op r;
@@ -273,11 +255,11 @@ static void test_revoke_and_forget(void) {
 }
 
 static void test_damaged(void) {
-  am_store *s = fresh();
+  am_store *s = fx_store_fresh(NULL, NULL);
   REQUIRE(s);
-  op bad = {.kind = CORRUPT};
-  fill(bad.key, 32, 7);
-  CHECK_INT(run(s, &bad, true), 0);
+  uint8_t key[32];
+  fill(key, 32, 7);
+  CHECK_INT(fx_put_raw(s, AM_DB_MKEY, key, 32, "bad", 3), 0);
   op k = {.kind = KEYGET};
   fill(k.key, 32, 7);
   CHECK_INT(run(s, &k, false), AM_ECORRUPT);
@@ -288,14 +270,12 @@ static void test_damaged(void) {
 }
 
 int main(void) {
-  if (!mkdtemp(root)) return 1;
+  if (!fx_scratch("accounts")) return 1;
   RUN(test_code_once);
   RUN(test_refusals);
   RUN(test_new_code_replaces);
   RUN(test_revoke_and_forget);
   RUN(test_damaged);
-  char cmd[300];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
-  if (system(cmd)) fprintf(stderr, "could not remove %s\n", root);
+  fx_scratch_remove();
   return TEST_SUMMARY();
 }

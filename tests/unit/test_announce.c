@@ -9,7 +9,6 @@
  * a member record, and the agreement of the two field tables. */
 #include "proto/announce.h"
 
-#include <stdarg.h>
 #include <stdbool.h>
 #include <time.h>
 
@@ -18,58 +17,23 @@
 #include "crypto/sign.h"
 #include "proto/member.h"
 #include "tests/test.h"
+#include "tests/unit/fixtures.h"
 
 /* 2026-01-01T00:00:00Z: creation time of the sample announcements. */
-#define T0 UINT64_C(1767225600)
+#define T0 FX_T0
 
 static am_identity gid;   /* signs everything below */
 static am_error err;
 
 /* ---- helpers ---------------------------------------------------------- */
 
-static void tset(am_ann *a, uint32_t f, const char *s) {
-  free(a->body[f].s);
-  a->body[f].s = strdup(s);
-  a->body[f].set = true;
-}
-
-static void uset(am_ann *a, uint32_t f, uint64_t u) {
-  a->body[f].u = u;
-  a->body[f].set = true;
-}
-
-/* A list of n items (NULL-terminated varargs). */
-static void lset(am_ann *a, uint32_t f, ...) {
-  am_aval *v = &a->body[f];
-  for (uint32_t i = 0; i < v->l.n; i++) free(v->l.v[i]);
-  free(v->l.v);
-  v->l.v = NULL;
-  v->l.n = 0;
-  va_list ap;
-  va_start(ap, f);
-  for (const char *s; (s = va_arg(ap, const char *));) {
-    v->l.v = realloc(v->l.v, (v->l.n + 1) * sizeof *v->l.v);
-    v->l.v[v->l.n++] = strdup(s);
-  }
-  va_end(ap);
-  v->set = true;
-}
-
 /* A list of n copies of item. */
 static void lrep(am_ann *a, uint32_t f, uint32_t n, const char *item) {
-  lset(a, f, NULL);
+  fx_ann_list(a, f, NULL);
   am_aval *v = &a->body[f];
   v->l.v = calloc(n ? n : 1, sizeof *v->l.v);
   for (uint32_t i = 0; i < n; i++) v->l.v[i] = strdup(item);
   v->l.n = n;
-}
-
-static void unset(am_ann *a, uint32_t f) {
-  am_aval *v = &a->body[f];
-  free(v->s);
-  for (uint32_t i = 0; i < v->l.n; i++) free(v->l.v[i]);
-  free(v->l.v);
-  memset(v, 0, sizeof *v);
 }
 
 /* A string of n copies of c (static ring of two). */
@@ -86,96 +50,52 @@ static const char *rep(char c, size_t n) {
 static void make_node(am_ann *a) {
   am_ann_init(a, AM_K_NODE);
   a->version = 3, a->created = T0;
-  tset(a, AM_NODE_NAME, "École Exemple");
-  uset(a, AM_NODE_KIND, 0);
-  tset(a, AM_NODE_COUNTRY, "France");
-  tset(a, AM_NODE_CITY, "Paris");
-  tset(a, AM_NODE_WEBSITE, "https://exemple.fr/alumni");
-  tset(a, AM_NODE_CONTACT, "anciens@exemple.fr");
-  lset(a, AM_NODE_ADDRESSES, "tcp://192.0.2.1:7400", "tcp://[2001:db8::1]:7400", NULL);
+  fx_ann_text(a, AM_NODE_NAME, "École Exemple");
+  fx_ann_uint(a, AM_NODE_KIND, 0);
+  fx_ann_text(a, AM_NODE_COUNTRY, "France");
+  fx_ann_text(a, AM_NODE_CITY, "Paris");
+  fx_ann_text(a, AM_NODE_WEBSITE, "https://exemple.fr/alumni");
+  fx_ann_text(a, AM_NODE_CONTACT, "anciens@exemple.fr");
+  fx_ann_list(a, AM_NODE_ADDRESSES, "tcp://192.0.2.1:7400", "tcp://[2001:db8::1]:7400", NULL);
 }
 
 static void make_profile(am_ann *a) {
   am_ann_init(a, AM_K_PROFILE);
   a->object = 42, a->version = 7, a->created = T0 + 5;
-  tset(a, AM_F_GIVEN_NAME, "Éléonore");
-  tset(a, AM_F_FAMILY_NAME, "Dupont");
-  tset(a, AM_F_USUAL_NAME, "Léo");
-  lset(a, AM_F_EMAILS, "eleonore@example.fr", "leo@example.org", NULL);
-  tset(a, AM_F_PHONE, "+33 1 23 45 67 89");
-  uset(a, AM_F_PROMO, 2010);
-  tset(a, AM_F_PROGRAMME, "Ingénieur généraliste");
-  tset(a, AM_F_DIPLOMA, "Diplôme d'ingénieur");
-  tset(a, AM_F_DEPARTMENT, "Chimie");
-  tset(a, AM_F_EMPLOYER, "Société Générale");
-  tset(a, AM_F_JOB_TITLE, "Analyste");
-  tset(a, AM_F_SECTOR, "Finance");
-  tset(a, AM_F_CITY, "Lyon");
-  tset(a, AM_F_COUNTRY, "France");
-  lset(a, AM_F_SKILLS, "Python", "C", "Gestion de projet", NULL);
-  lset(a, AM_F_LANGUAGES, "français", "English", NULL);
-  tset(a, AM_F_LINKEDIN, "https://www.linkedin.com/in/eleonore");
-  tset(a, AM_F_WEBSITE, "http://eleonore.example.fr");
-  tset(a, AM_F_BIO, "Première ligne.\nSeconde ligne.");
-  uset(a, AM_F_MENTORING, 1);
-  lset(a, AM_F_MENTORING_TOPICS, "carrière", "finance", NULL);
-}
-
-static void make_event(am_ann *a) {
-  am_ann_init(a, AM_K_EVENT);
-  a->object = 7, a->version = 11, a->created = T0;
-  a->expires = T0 + 40 * 86400;
-  tset(a, AM_EV_TITLE, "Gala des anciens");
-  tset(a, AM_EV_DESCRIPTION, "Dîner et soirée.\nTenue de ville.");
-  uset(a, AM_EV_STARTS_AT, T0 + 30 * 86400);
-  uset(a, AM_EV_ENDS_AT, T0 + 30 * 86400 + 4 * 3600);
-  tset(a, AM_EV_TIMEZONE, "Europe/Paris");
-  tset(a, AM_EV_VENUE, "Pavillon Dauphine");
-  tset(a, AM_EV_CITY, "Paris");
-  tset(a, AM_EV_COUNTRY, "France");
-  tset(a, AM_EV_ONLINE, "https://meet.example.org/gala");
-  tset(a, AM_EV_ORGANISER, "Association des anciens");
-  uset(a, AM_EV_CAPACITY, 250);
-  tset(a, AM_EV_LANGUAGE, "fr");
-  lset(a, AM_EV_TAGS, "gala", "réseau", NULL);
-  tset(a, AM_EV_REGISTRATION, "https://exemple.fr/gala");
-  uset(a, AM_EV_STATUS, AM_EV_POSTPONED);
-}
-
-static void make_job(am_ann *a) {
-  am_ann_init(a, AM_K_JOB);
-  a->object = 9, a->version = 12, a->created = T0;
-  a->expires = T0 + 90 * 86400;
-  tset(a, AM_JOB_TITLE, "Ingénieur logiciel");
-  tset(a, AM_JOB_EMPLOYER, "Exemple SA");
-  uset(a, AM_JOB_CONTRACT, 3); /* work_study */
-  tset(a, AM_JOB_CITY, "Nantes");
-  tset(a, AM_JOB_COUNTRY, "France");
-  uset(a, AM_JOB_REMOTE, 1);
-  tset(a, AM_JOB_DESCRIPTION, "Une équipe de huit.\nDu C et du Rust.");
-  lset(a, AM_JOB_SKILLS, "C", "Rust", "LMDB", NULL);
-  uset(a, AM_JOB_EXPERIENCE, 2);
-  uset(a, AM_JOB_SALARY_MIN, 40000);
-  uset(a, AM_JOB_SALARY_MAX, 55000);
-  tset(a, AM_JOB_CURRENCY, "EUR");
-  uset(a, AM_JOB_SALARY_PERIOD, 0);
-  tset(a, AM_JOB_APPLY, "recrutement@exemple.fr");
-  uset(a, AM_JOB_POSTED, 20260101);
-  uset(a, AM_JOB_VALID_THROUGH, 20260331);
-  uset(a, AM_JOB_ALUMNI_ONLY, 0);
+  fx_ann_text(a, AM_F_GIVEN_NAME, "Éléonore");
+  fx_ann_text(a, AM_F_FAMILY_NAME, "Dupont");
+  fx_ann_text(a, AM_F_USUAL_NAME, "Léo");
+  fx_ann_list(a, AM_F_EMAILS, "eleonore@example.fr", "leo@example.org", NULL);
+  fx_ann_text(a, AM_F_PHONE, "+33 1 23 45 67 89");
+  fx_ann_uint(a, AM_F_PROMO, 2010);
+  fx_ann_text(a, AM_F_PROGRAMME, "Ingénieur généraliste");
+  fx_ann_text(a, AM_F_DIPLOMA, "Diplôme d'ingénieur");
+  fx_ann_text(a, AM_F_DEPARTMENT, "Chimie");
+  fx_ann_text(a, AM_F_EMPLOYER, "Société Générale");
+  fx_ann_text(a, AM_F_JOB_TITLE, "Analyste");
+  fx_ann_text(a, AM_F_SECTOR, "Finance");
+  fx_ann_text(a, AM_F_CITY, "Lyon");
+  fx_ann_text(a, AM_F_COUNTRY, "France");
+  fx_ann_list(a, AM_F_SKILLS, "Python", "C", "Gestion de projet", NULL);
+  fx_ann_list(a, AM_F_LANGUAGES, "français", "English", NULL);
+  fx_ann_text(a, AM_F_LINKEDIN, "https://www.linkedin.com/in/eleonore");
+  fx_ann_text(a, AM_F_WEBSITE, "http://eleonore.example.fr");
+  fx_ann_text(a, AM_F_BIO, "Première ligne.\nSeconde ligne.");
+  fx_ann_uint(a, AM_F_MENTORING, 1);
+  fx_ann_list(a, AM_F_MENTORING_TOPICS, "carrière", "finance", NULL);
 }
 
 static void make_retraction(am_ann *a) {
   am_ann_init(a, AM_K_RETRACTION);
   a->object = 7, a->version = 13, a->created = T0 + 60;
-  uset(a, AM_RET_KIND, AM_K_EVENT);
-  tset(a, AM_RET_REASON, "Annulé par les organisateurs");
+  fx_ann_uint(a, AM_RET_KIND, AM_K_EVENT);
+  fx_ann_text(a, AM_RET_REASON, "Annulé par les organisateurs");
 }
 
 typedef void (*maker)(am_ann *a);
 static const maker makers[AM_K__COUNT] = {
-    [AM_K_NODE] = make_node, [AM_K_PROFILE] = make_profile, [AM_K_EVENT] = make_event,
-    [AM_K_JOB] = make_job, [AM_K_RETRACTION] = make_retraction};
+    [AM_K_NODE] = make_node, [AM_K_PROFILE] = make_profile, [AM_K_EVENT] = fx_sample_event,
+    [AM_K_JOB] = fx_sample_job, [AM_K_RETRACTION] = make_retraction};
 
 /* Reports every difference between two announcements; returns how many. */
 static int ann_diff(const am_ann *x, const am_ann *y) {
@@ -379,7 +299,7 @@ static void test_round_trip_minimal(void) {
     const am_kind_desc *kd = &am_ann_kinds[k];
     int cleared = 0;
     for (uint32_t f = 0; f < kd->nfields; f++)
-      if (!(kd->fields[f].flags & AM_AF_REQUIRED)) unset(&a, f), cleared++;
+      if (!(kd->fields[f].flags & AM_AF_REQUIRED)) fx_ann_unset(&a, f), cleared++;
     CHECK(cleared > 0);
     am_buf env = {0}, envf = {0};
     REQUIRE(am_ann_seal(&a, &gid, &env, &err) == 0);
@@ -402,13 +322,13 @@ static void test_round_trip_minimal(void) {
 
 static void test_seal_refusals(void) {
   am_ann a;
-  make_event(&a);
+  fx_sample_event(&a);
   am_identity pub = gid;
   pub.sk = NULL;
   am_buf env = {0};
   CHECK_INT(am_ann_seal(&a, &pub, &env, &err), AM_EUSAGE);
   CHECK_INT(env.len, 0);
-  unset(&a, AM_EV_TITLE);
+  fx_ann_unset(&a, AM_EV_TITLE);
   memset(&err, 0, sizeof err);
   CHECK_INT(am_ann_seal(&a, &gid, &env, &err), AM_EINVAL);
   CHECK(msg_has("'title'"));
@@ -448,9 +368,9 @@ static void test_check_envelope_fields(void) {
   CHECK_INT(check(&a), AM_EINVAL);
   a.kind = AM_K_PROFILE;
   /* A value past the kind's body. */
-  uset(&a, AM_F__PROFILE_COUNT, 1);
+  fx_ann_uint(&a, AM_F__PROFILE_COUNT, 1);
   CHECK_REFUSED(&a, "too many fields");
-  unset(&a, AM_F__PROFILE_COUNT);
+  fx_ann_unset(&a, AM_F__PROFILE_COUNT);
   CHECK_INT(check(&a), 0);
   am_ann_free(&a);
 
@@ -463,7 +383,7 @@ static void test_check_envelope_fields(void) {
   a.expires = T0 + 1;
   CHECK_REFUSED(&a, "expire");
   a.expires = 0;
-  uset(&a, AM_NODE__N, 1);
+  fx_ann_uint(&a, AM_NODE__N, 1);
   CHECK_REFUSED(&a, "too many fields");
   am_ann_free(&a);
 
@@ -497,51 +417,51 @@ static void test_check_envelope_fields(void) {
 static void test_check_text_rules(void) {
   am_ann a;
   make_node(&a);
-  unset(&a, AM_NODE_NAME);
+  fx_ann_unset(&a, AM_NODE_NAME);
   CHECK_REFUSED(&a, "'name'");
   CHECK(msg_has("required"));
-  tset(&a, AM_NODE_NAME, "");
+  fx_ann_text(&a, AM_NODE_NAME, "");
   CHECK_REFUSED(&a, "empty");
-  tset(&a, AM_NODE_NAME, rep('x', 200));
+  fx_ann_text(&a, AM_NODE_NAME, rep('x', 200));
   CHECK_INT(check(&a), 0);
-  tset(&a, AM_NODE_NAME, rep('x', 201));
+  fx_ann_text(&a, AM_NODE_NAME, rep('x', 201));
   CHECK_REFUSED(&a, "longer than 200");
   /* 200 bytes of two-byte letters is 100 letters: the limit is bytes. */
   {
     char s[404] = "";
     for (int i = 0; i < 101; i++) strcat(s, "é");
-    tset(&a, AM_NODE_NAME, s);
+    fx_ann_text(&a, AM_NODE_NAME, s);
     CHECK_REFUSED(&a, "longer than 200");
   }
-  tset(&a, AM_NODE_NAME, "bad \xff byte");
+  fx_ann_text(&a, AM_NODE_NAME, "bad \xff byte");
   CHECK_REFUSED(&a, "UTF-8");
-  tset(&a, AM_NODE_NAME, "overlong \xc0\xaf");
+  fx_ann_text(&a, AM_NODE_NAME, "overlong \xc0\xaf");
   CHECK_REFUSED(&a, "UTF-8");
-  tset(&a, AM_NODE_NAME, "bell \x07");
+  fx_ann_text(&a, AM_NODE_NAME, "bell \x07");
   CHECK_REFUSED(&a, "control");
-  tset(&a, AM_NODE_NAME, "two\nlines"); /* LF only in multi-line fields */
+  fx_ann_text(&a, AM_NODE_NAME, "two\nlines"); /* LF only in multi-line fields */
   CHECK_REFUSED(&a, "control");
-  tset(&a, AM_NODE_NAME, "tab\there");
+  fx_ann_text(&a, AM_NODE_NAME, "tab\there");
   CHECK_REFUSED(&a, "control");
-  tset(&a, AM_NODE_NAME, "del \x7f");
+  fx_ann_text(&a, AM_NODE_NAME, "del \x7f");
   CHECK_REFUSED(&a, "control");
-  tset(&a, AM_NODE_NAME, "c1 \xc2\x85 next line");
+  fx_ann_text(&a, AM_NODE_NAME, "c1 \xc2\x85 next line");
   CHECK_REFUSED(&a, "control");
-  tset(&a, AM_NODE_NAME, "nbsp\xc2\xa0ok");
+  fx_ann_text(&a, AM_NODE_NAME, "nbsp\xc2\xa0ok");
   CHECK_INT(check(&a), 0);
-  tset(&a, AM_NODE_NAME, "École Exemple");
+  fx_ann_text(&a, AM_NODE_NAME, "École Exemple");
   /* URLs: http:// or https:// and a host, no spaces. */
-  tset(&a, AM_NODE_WEBSITE, "ftp://exemple.fr");
+  fx_ann_text(&a, AM_NODE_WEBSITE, "ftp://exemple.fr");
   CHECK_REFUSED(&a, "'website'");
-  tset(&a, AM_NODE_WEBSITE, "exemple.fr");
+  fx_ann_text(&a, AM_NODE_WEBSITE, "exemple.fr");
   CHECK_REFUSED(&a, "http");
-  tset(&a, AM_NODE_WEBSITE, "https://");
+  fx_ann_text(&a, AM_NODE_WEBSITE, "https://");
   CHECK_INT(check(&a), AM_EINVAL);
-  tset(&a, AM_NODE_WEBSITE, "https://exemple.fr/a b");
+  fx_ann_text(&a, AM_NODE_WEBSITE, "https://exemple.fr/a b");
   CHECK_REFUSED(&a, "space");
-  tset(&a, AM_NODE_WEBSITE, "http://x");
+  fx_ann_text(&a, AM_NODE_WEBSITE, "http://x");
   CHECK_INT(check(&a), 0);
-  tset(&a, AM_NODE_WEBSITE, "https://exemple.fr");
+  fx_ann_text(&a, AM_NODE_WEBSITE, "https://exemple.fr");
   /* Lists: 1..max_items items, each a text. */
   lrep(&a, AM_NODE_ADDRESSES, 8, "tcp://192.0.2.1:7400");
   CHECK_INT(check(&a), 0);
@@ -549,33 +469,33 @@ static void test_check_text_rules(void) {
   CHECK_REFUSED(&a, "more than 8 items");
   lrep(&a, AM_NODE_ADDRESSES, 0, "");
   CHECK_REFUSED(&a, "empty list");
-  lset(&a, AM_NODE_ADDRESSES, "tcp://192.0.2.1:7400", "", NULL);
+  fx_ann_list(&a, AM_NODE_ADDRESSES, "tcp://192.0.2.1:7400", "", NULL);
   CHECK_REFUSED(&a, "item 2");
-  lset(&a, AM_NODE_ADDRESSES, rep('a', 261), NULL);
+  fx_ann_list(&a, AM_NODE_ADDRESSES, rep('a', 261), NULL);
   CHECK_INT(check(&a), 0);
-  lset(&a, AM_NODE_ADDRESSES, rep('a', 262), NULL);
+  fx_ann_list(&a, AM_NODE_ADDRESSES, rep('a', 262), NULL);
   CHECK_REFUSED(&a, "longer than 261");
-  lset(&a, AM_NODE_ADDRESSES, "a\x01", NULL);
+  fx_ann_list(&a, AM_NODE_ADDRESSES, "a\x01", NULL);
   CHECK_REFUSED(&a, "control");
   am_ann_free(&a);
 
   /* Multi-line fields accept LF, not CR or other controls. */
-  make_event(&a);
-  tset(&a, AM_EV_DESCRIPTION, "a\nb\n\nc");
+  fx_sample_event(&a);
+  fx_ann_text(&a, AM_EV_DESCRIPTION, "a\nb\n\nc");
   CHECK_INT(check(&a), 0);
-  tset(&a, AM_EV_DESCRIPTION, "a\r\nb");
+  fx_ann_text(&a, AM_EV_DESCRIPTION, "a\r\nb");
   CHECK_REFUSED(&a, "control");
-  tset(&a, AM_EV_DESCRIPTION, rep('d', 4000));
+  fx_ann_text(&a, AM_EV_DESCRIPTION, rep('d', 4000));
   CHECK_INT(check(&a), 0);
-  tset(&a, AM_EV_DESCRIPTION, rep('d', 4001));
+  fx_ann_text(&a, AM_EV_DESCRIPTION, rep('d', 4001));
   CHECK_REFUSED(&a, "longer than 4000");
-  tset(&a, AM_EV_TITLE, "a\nb");
+  fx_ann_text(&a, AM_EV_TITLE, "a\nb");
   CHECK_REFUSED(&a, "'title'");
   am_ann_free(&a);
 
   /* A text value that is set but has no string is refused, not crashed on. */
   make_node(&a);
-  unset(&a, AM_NODE_CITY);
+  fx_ann_unset(&a, AM_NODE_CITY);
   a.body[AM_NODE_CITY].set = true;
   CHECK_REFUSED(&a, "'city'");
   am_ann_free(&a);
@@ -584,29 +504,29 @@ static void test_check_text_rules(void) {
 static void test_check_numbers_and_enums(void) {
   am_ann a;
   make_node(&a);
-  uset(&a, AM_NODE_KIND, 3);
+  fx_ann_uint(&a, AM_NODE_KIND, 3);
   CHECK_INT(check(&a), 0);
-  uset(&a, AM_NODE_KIND, 4);
+  fx_ann_uint(&a, AM_NODE_KIND, 4);
   CHECK_REFUSED(&a, "'kind'");
-  uset(&a, AM_NODE_KIND, UINT64_MAX);
+  fx_ann_uint(&a, AM_NODE_KIND, UINT64_MAX);
   CHECK_INT(check(&a), AM_EINVAL);
   am_ann_free(&a);
 
   make_profile(&a);
-  uset(&a, AM_F_PROMO, AM_YEAR_MIN);
+  fx_ann_uint(&a, AM_F_PROMO, AM_YEAR_MIN);
   CHECK_INT(check(&a), 0);
-  uset(&a, AM_F_PROMO, AM_YEAR_MAX);
+  fx_ann_uint(&a, AM_F_PROMO, AM_YEAR_MAX);
   CHECK_INT(check(&a), 0);
-  uset(&a, AM_F_PROMO, AM_YEAR_MIN - 1);
+  fx_ann_uint(&a, AM_F_PROMO, AM_YEAR_MIN - 1);
   CHECK_REFUSED(&a, "'promo'");
-  uset(&a, AM_F_PROMO, AM_YEAR_MAX + 1);
+  fx_ann_uint(&a, AM_F_PROMO, AM_YEAR_MAX + 1);
   CHECK_REFUSED(&a, "out of range");
-  uset(&a, AM_F_PROMO, 2010);
-  uset(&a, AM_F_MENTORING, 0);
+  fx_ann_uint(&a, AM_F_PROMO, 2010);
+  fx_ann_uint(&a, AM_F_MENTORING, 0);
   CHECK_INT(check(&a), 0);
-  uset(&a, AM_F_MENTORING, 2);
+  fx_ann_uint(&a, AM_F_MENTORING, 2);
   CHECK_REFUSED(&a, "boolean");
-  uset(&a, AM_F_MENTORING, 1);
+  fx_ann_uint(&a, AM_F_MENTORING, 1);
   lrep(&a, AM_F_SKILLS, 50, "x");
   CHECK_INT(check(&a), 0);
   lrep(&a, AM_F_SKILLS, 51, "x");
@@ -620,117 +540,117 @@ static void test_check_numbers_and_enums(void) {
   CHECK_INT(check(&a), 0);
   am_ann_free(&a);
 
-  make_event(&a);
+  fx_sample_event(&a);
   for (uint32_t f = 0; f < AM_EV__N; f++) {
     if (!(am_ann_kinds[AM_K_EVENT].fields[f].flags & AM_AF_REQUIRED)) continue;
     am_ann b;
-    make_event(&b);
-    unset(&b, f);
+    fx_sample_event(&b);
+    fx_ann_unset(&b, f);
     CHECK_REFUSED(&b, am_ann_kinds[AM_K_EVENT].fields[f].name);
     am_ann_free(&b);
   }
-  uset(&a, AM_EV_STATUS, AM_EV_CANCELLED);
+  fx_ann_uint(&a, AM_EV_STATUS, AM_EV_CANCELLED);
   CHECK_INT(check(&a), 0);
-  uset(&a, AM_EV_STATUS, 3);
+  fx_ann_uint(&a, AM_EV_STATUS, 3);
   CHECK_REFUSED(&a, "'status'");
-  uset(&a, AM_EV_STATUS, 0);
-  uset(&a, AM_EV_CAPACITY, 0);
+  fx_ann_uint(&a, AM_EV_STATUS, 0);
+  fx_ann_uint(&a, AM_EV_CAPACITY, 0);
   CHECK_REFUSED(&a, "'capacity'");
-  uset(&a, AM_EV_CAPACITY, 1000000);
+  fx_ann_uint(&a, AM_EV_CAPACITY, 1000000);
   CHECK_INT(check(&a), 0);
-  uset(&a, AM_EV_CAPACITY, 1000001);
+  fx_ann_uint(&a, AM_EV_CAPACITY, 1000001);
   CHECK_REFUSED(&a, "'capacity'");
-  uset(&a, AM_EV_CAPACITY, 10);
-  uset(&a, AM_EV_STARTS_AT, AM_ANN_TIME_MAX + 1);
+  fx_ann_uint(&a, AM_EV_CAPACITY, 10);
+  fx_ann_uint(&a, AM_EV_STARTS_AT, AM_ANN_TIME_MAX + 1);
   CHECK_REFUSED(&a, "9999");
-  uset(&a, AM_EV_STARTS_AT, T0 + 1000);
-  uset(&a, AM_EV_ENDS_AT, T0 + 999);
+  fx_ann_uint(&a, AM_EV_STARTS_AT, T0 + 1000);
+  fx_ann_uint(&a, AM_EV_ENDS_AT, T0 + 999);
   CHECK_REFUSED(&a, "ends before it starts");
-  uset(&a, AM_EV_ENDS_AT, T0 + 1000);
+  fx_ann_uint(&a, AM_EV_ENDS_AT, T0 + 1000);
   CHECK_INT(check(&a), 0);
-  unset(&a, AM_EV_ENDS_AT);
+  fx_ann_unset(&a, AM_EV_ENDS_AT);
   CHECK_INT(check(&a), 0);
   /* An event may start before the announcement was made (a correction). */
-  uset(&a, AM_EV_STARTS_AT, 0);
+  fx_ann_uint(&a, AM_EV_STARTS_AT, 0);
   CHECK_INT(check(&a), 0);
   am_ann_free(&a);
 
-  make_job(&a);
+  fx_sample_job(&a);
   for (uint32_t f = 0; f < AM_JOB__N; f++) {
     if (!(am_ann_kinds[AM_K_JOB].fields[f].flags & AM_AF_REQUIRED)) continue;
     am_ann b;
-    make_job(&b);
-    unset(&b, f);
+    fx_sample_job(&b);
+    fx_ann_unset(&b, f);
     CHECK_REFUSED(&b, am_ann_kinds[AM_K_JOB].fields[f].name);
     am_ann_free(&b);
   }
-  uset(&a, AM_JOB_CONTRACT, 7);
+  fx_ann_uint(&a, AM_JOB_CONTRACT, 7);
   CHECK_INT(check(&a), 0);
-  uset(&a, AM_JOB_CONTRACT, 8);
+  fx_ann_uint(&a, AM_JOB_CONTRACT, 8);
   CHECK_REFUSED(&a, "'contract'");
-  uset(&a, AM_JOB_CONTRACT, 0);
-  uset(&a, AM_JOB_REMOTE, 3);
+  fx_ann_uint(&a, AM_JOB_CONTRACT, 0);
+  fx_ann_uint(&a, AM_JOB_REMOTE, 3);
   CHECK_REFUSED(&a, "'remote'");
-  uset(&a, AM_JOB_REMOTE, 2);
-  uset(&a, AM_JOB_EXPERIENCE, 6);
+  fx_ann_uint(&a, AM_JOB_REMOTE, 2);
+  fx_ann_uint(&a, AM_JOB_EXPERIENCE, 6);
   CHECK_REFUSED(&a, "'experience'");
-  uset(&a, AM_JOB_EXPERIENCE, 5);
-  uset(&a, AM_JOB_SALARY_PERIOD, 4);
+  fx_ann_uint(&a, AM_JOB_EXPERIENCE, 5);
+  fx_ann_uint(&a, AM_JOB_SALARY_PERIOD, 4);
   CHECK_REFUSED(&a, "'salary_period'");
-  uset(&a, AM_JOB_SALARY_PERIOD, 3);
-  uset(&a, AM_JOB_ALUMNI_ONLY, 2);
+  fx_ann_uint(&a, AM_JOB_SALARY_PERIOD, 3);
+  fx_ann_uint(&a, AM_JOB_ALUMNI_ONLY, 2);
   CHECK_REFUSED(&a, "'alumni_only'");
-  uset(&a, AM_JOB_ALUMNI_ONLY, 1);
+  fx_ann_uint(&a, AM_JOB_ALUMNI_ONLY, 1);
   CHECK_INT(check(&a), 0);
   /* Salaries: min <= max, a currency with either, an ISO 4217 code. */
-  uset(&a, AM_JOB_SALARY_MIN, 55001);
+  fx_ann_uint(&a, AM_JOB_SALARY_MIN, 55001);
   CHECK_REFUSED(&a, "salary_min is above salary_max");
-  uset(&a, AM_JOB_SALARY_MIN, 55000);
+  fx_ann_uint(&a, AM_JOB_SALARY_MIN, 55000);
   CHECK_INT(check(&a), 0);
-  uset(&a, AM_JOB_SALARY_MAX, 1000000001);
+  fx_ann_uint(&a, AM_JOB_SALARY_MAX, 1000000001);
   CHECK_REFUSED(&a, "'salary_max'");
-  uset(&a, AM_JOB_SALARY_MAX, 1000000000);
+  fx_ann_uint(&a, AM_JOB_SALARY_MAX, 1000000000);
   CHECK_INT(check(&a), 0);
-  unset(&a, AM_JOB_CURRENCY);
+  fx_ann_unset(&a, AM_JOB_CURRENCY);
   CHECK_REFUSED(&a, "currency");
-  unset(&a, AM_JOB_SALARY_MIN);
+  fx_ann_unset(&a, AM_JOB_SALARY_MIN);
   CHECK_REFUSED(&a, "currency"); /* salary_max alone needs one too */
-  unset(&a, AM_JOB_SALARY_MAX);
+  fx_ann_unset(&a, AM_JOB_SALARY_MAX);
   CHECK_INT(check(&a), 0); /* no salary, no currency */
-  tset(&a, AM_JOB_CURRENCY, "CHF");
+  fx_ann_text(&a, AM_JOB_CURRENCY, "CHF");
   CHECK_INT(check(&a), 0); /* a currency alone is harmless */
-  uset(&a, AM_JOB_SALARY_MAX, 0);
+  fx_ann_uint(&a, AM_JOB_SALARY_MAX, 0);
   CHECK_INT(check(&a), 0);
-  tset(&a, AM_JOB_CURRENCY, "eur");
+  fx_ann_text(&a, AM_JOB_CURRENCY, "eur");
   CHECK_REFUSED(&a, "ISO 4217");
-  tset(&a, AM_JOB_CURRENCY, "E1R");
+  fx_ann_text(&a, AM_JOB_CURRENCY, "E1R");
   CHECK_REFUSED(&a, "ISO 4217");
-  tset(&a, AM_JOB_CURRENCY, "EU");
+  fx_ann_text(&a, AM_JOB_CURRENCY, "EU");
   CHECK_REFUSED(&a, "ISO 4217");
-  tset(&a, AM_JOB_CURRENCY, "EURO");
+  fx_ann_text(&a, AM_JOB_CURRENCY, "EURO");
   CHECK_INT(check(&a), AM_EINVAL);
-  tset(&a, AM_JOB_CURRENCY, "EUR");
+  fx_ann_text(&a, AM_JOB_CURRENCY, "EUR");
   CHECK_INT(check(&a), 0);
   /* Dates: real calendar days, from 1900; valid_through not before posted. */
-  uset(&a, AM_JOB_POSTED, 20240229);
+  fx_ann_uint(&a, AM_JOB_POSTED, 20240229);
   CHECK_INT(check(&a), 0);
-  uset(&a, AM_JOB_POSTED, 20250229);
+  fx_ann_uint(&a, AM_JOB_POSTED, 20250229);
   CHECK_REFUSED(&a, "not a date");
-  uset(&a, AM_JOB_POSTED, 20261301);
+  fx_ann_uint(&a, AM_JOB_POSTED, 20261301);
   CHECK_REFUSED(&a, "'posted'");
-  uset(&a, AM_JOB_POSTED, 20260100);
+  fx_ann_uint(&a, AM_JOB_POSTED, 20260100);
   CHECK_INT(check(&a), AM_EINVAL);
-  uset(&a, AM_JOB_POSTED, 18991231);
+  fx_ann_uint(&a, AM_JOB_POSTED, 18991231);
   CHECK_INT(check(&a), AM_EINVAL);
-  uset(&a, AM_JOB_POSTED, 19000101);
+  fx_ann_uint(&a, AM_JOB_POSTED, 19000101);
   CHECK_INT(check(&a), 0);
-  uset(&a, AM_JOB_POSTED, (UINT64_C(1) << 32) + 20260101);
+  fx_ann_uint(&a, AM_JOB_POSTED, (UINT64_C(1) << 32) + 20260101);
   CHECK_INT(check(&a), AM_EINVAL);
-  uset(&a, AM_JOB_POSTED, 20260401);
+  fx_ann_uint(&a, AM_JOB_POSTED, 20260401);
   CHECK_REFUSED(&a, "valid_through is before posted");
-  uset(&a, AM_JOB_POSTED, 20260331);
+  fx_ann_uint(&a, AM_JOB_POSTED, 20260331);
   CHECK_INT(check(&a), 0);
-  uset(&a, AM_JOB_VALID_THROUGH, 20260332);
+  fx_ann_uint(&a, AM_JOB_VALID_THROUGH, 20260332);
   CHECK_REFUSED(&a, "'valid_through'");
   am_ann_free(&a);
 }
@@ -739,25 +659,25 @@ static void test_check_retraction(void) {
   am_ann a;
   make_retraction(&a);
   for (int k = 0; k < AM_K__COUNT; k++) {
-    uset(&a, AM_RET_KIND, (uint64_t)k);
+    fx_ann_uint(&a, AM_RET_KIND, (uint64_t)k);
     a.object = k == AM_K_NODE ? 0 : 7;
     if (k == AM_K_RETRACTION)
       CHECK_REFUSED(&a, "cannot withdraw a retraction");
     else
       CHECK_INT(check(&a), 0);
   }
-  uset(&a, AM_RET_KIND, AM_K__COUNT);
+  fx_ann_uint(&a, AM_RET_KIND, AM_K__COUNT);
   CHECK_REFUSED(&a, "'kind'");
-  uset(&a, AM_RET_KIND, AM_K_NODE);
+  fx_ann_uint(&a, AM_RET_KIND, AM_K_NODE);
   a.object = 1;
   CHECK_REFUSED(&a, "object id 0");
-  uset(&a, AM_RET_KIND, AM_K_EVENT);
-  unset(&a, AM_RET_KIND);
+  fx_ann_uint(&a, AM_RET_KIND, AM_K_EVENT);
+  fx_ann_unset(&a, AM_RET_KIND);
   CHECK_REFUSED(&a, "required");
-  uset(&a, AM_RET_KIND, AM_K_JOB);
-  unset(&a, AM_RET_REASON);
+  fx_ann_uint(&a, AM_RET_KIND, AM_K_JOB);
+  fx_ann_unset(&a, AM_RET_REASON);
   CHECK_INT(check(&a), 0);
-  tset(&a, AM_RET_REASON, rep('r', 201));
+  fx_ann_text(&a, AM_RET_REASON, rep('r', 201));
   CHECK_REFUSED(&a, "'reason'");
   am_ann_free(&a);
 }
@@ -776,8 +696,8 @@ static void test_hand_built_baseline(void) {
   am_ann_init(&a, AM_K_RETRACTION);
   memcpy(a.origin, gid.pk, 32);
   a.object = 5, a.version = 1, a.created = 0x65000000;
-  uset(&a, AM_RET_KIND, AM_K_EVENT);
-  tset(&a, AM_RET_REASON, "abc");
+  fx_ann_uint(&a, AM_RET_KIND, AM_K_EVENT);
+  fx_ann_text(&a, AM_RET_REASON, "abc");
   CHECK_INT(check(&a), 0);
   am_buf enc = {0}, hand = {0};
   REQUIRE(am_ann_encode_signed(&a, &enc) == 0);
@@ -1524,7 +1444,7 @@ static void test_profile_from_member(void) {
   am_member m;
   full_member(&m);
   am_ann a;
-  make_job(&a); /* untouched without consent */
+  fx_sample_job(&a); /* untouched without consent */
   CHECK_INT(am_profile_from_member(&a, &m), AM_ENOTFOUND);
   CHECK_INT(a.kind, AM_K_JOB);
   CHECK_STR(a.body[AM_JOB_TITLE].s, "Ingénieur logiciel");
@@ -1693,8 +1613,8 @@ static void test_profile_table_agrees(void) {
 
 static void test_same_content(void) {
   am_ann a, b;
-  make_event(&a);
-  make_event(&b);
+  fx_sample_event(&a);
+  fx_sample_event(&b);
   CHECK(am_ann_same_content(&a, &b));
   /* The envelope fields do not count. */
   b.version++, b.created += 100, b.expires += 100;
@@ -1707,22 +1627,22 @@ static void test_same_content(void) {
   b.object--;
   for (uint32_t f = 0; f < AM_EV__N; f++) {
     am_ann c;
-    make_event(&c);
-    if (c.body[f].s) tset(&c, f, "changed");
-    else if (c.body[f].l.n) lset(&c, f, "gala", NULL);
-    else uset(&c, f, c.body[f].u + 1);
+    fx_sample_event(&c);
+    if (c.body[f].s) fx_ann_text(&c, f, "changed");
+    else if (c.body[f].l.n) fx_ann_list(&c, f, "gala", NULL);
+    else fx_ann_uint(&c, f, c.body[f].u + 1);
     if (am_ann_same_content(&a, &c)) fprintf(stderr, "  field %u\n", (unsigned)f);
     CHECK(!am_ann_same_content(&a, &c));
-    unset(&c, f);
+    fx_ann_unset(&c, f);
     CHECK(!am_ann_same_content(&a, &c));
     am_ann_free(&c);
   }
   /* One list item more is a change; so is the order of items. */
-  lset(&b, AM_EV_TAGS, "gala", "réseau", "x", NULL);
+  fx_ann_list(&b, AM_EV_TAGS, "gala", "réseau", "x", NULL);
   CHECK(!am_ann_same_content(&a, &b));
-  lset(&b, AM_EV_TAGS, "réseau", "gala", NULL);
+  fx_ann_list(&b, AM_EV_TAGS, "réseau", "gala", NULL);
   CHECK(!am_ann_same_content(&a, &b));
-  lset(&b, AM_EV_TAGS, "gala", "réseau", NULL);
+  fx_ann_list(&b, AM_EV_TAGS, "gala", "réseau", NULL);
   CHECK(am_ann_same_content(&a, &b));
   am_ann_free(&a);
   am_ann_free(&b);

@@ -17,37 +17,15 @@
 #include "crypto/sign.h"
 #include "store/members.h"
 #include "tests/test.h"
+#include "tests/unit/fixtures.h"
 
 #define NOW INT64_C(1767225600) /* 2026-01-01T00:00:00Z */
 #define NOW_TEXT "1767225600"
 
-static char root[] = "/tmp/amicale-test-announcements-XXXXXX";
-static int seq;
 static am_identity me, other, third; /* me: the stores' signer */
 static am_error err;
 
 /* ---- stores -------------------------------------------------------------- */
-
-static am_store *open_dir(const char *dir, bool create) {
-  am_store *s = NULL;
-  am_store_opts o = {.create = create};
-  am_error e = {0};
-  if (am_store_open(&s, dir, &o, &e)) {
-    fprintf(stderr, "  open %s: %s\n", dir, e.msg);
-    return NULL;
-  }
-  am_store_set_signer(s, &me);
-  return s;
-}
-
-/* A fresh store with me as its signer; dir (optional) gets its path. */
-static am_store *fresh(char *dir_out) {
-  char dir[256];
-  snprintf(dir, sizeof dir, "%s/node%d", root, ++seq);
-  if (mkdir(dir, 0700)) return NULL;
-  if (dir_out) strcpy(dir_out, dir);
-  return open_dir(dir, true);
-}
 
 /* Entry counts of every table, and a digest of all their keys and values:
  * a refused announcement must leave both exactly as they were. */
@@ -315,40 +293,6 @@ static int load(am_store *s, const uint8_t *id, am_ann *out) {
   return q.rc;
 }
 
-typedef struct tr_arg {
-  am_trust tr;
-  bool existed;
-  uint64_t deleted;
-  int rc;
-  bool remove;
-} tr_arg;
-
-static int trust_fn(am_txn *t, void *arg) {
-  tr_arg *a = arg;
-  memset(&err, 0, sizeof err);
-  if (a->remove) a->rc = am_trust_remove(t, a->tr.key, &a->deleted, &err);
-  else a->rc = am_trust_add(t, &a->tr, &a->existed, &err);
-  return a->rc; /* a refusal aborts */
-}
-
-static int trust(am_store *s, const am_identity *id, const char *name, int64_t added,
-                 bool *existed) {
-  tr_arg a = {.tr = {.added = added}};
-  memcpy(a.tr.key, id->pk, 32);
-  snprintf(a.tr.name, sizeof a.tr.name, "%s", name);
-  am_store_write(s, trust_fn, &a, NULL);
-  if (existed) *existed = a.existed;
-  return a.rc;
-}
-
-static int untrust(am_store *s, const uint8_t *key, uint64_t *deleted) {
-  tr_arg a = {.remove = true};
-  memcpy(a.tr.key, key, 32);
-  am_store_write(s, trust_fn, &a, NULL);
-  if (deleted) *deleted = a.deleted;
-  return a.rc;
-}
-
 typedef struct tget {
   const uint8_t *key;
   am_trust tr;
@@ -421,20 +365,10 @@ static uint64_t next_object(am_store *s, int kind) {
   return o.object;
 }
 
-typedef struct prune_arg {
-  int64_t now;
-  uint64_t n;
-} prune_arg;
-
-static int prune_fn(am_txn *t, void *arg) {
-  prune_arg *p = arg;
-  return am_ann_prune(t, p->now, &p->n, NULL);
-}
-
 static uint64_t prune(am_store *s, int64_t now) {
-  prune_arg p = {.now = now, .n = 12345};
-  CHECK_INT(am_store_write(s, prune_fn, &p, NULL), 0);
-  return p.n;
+  uint64_t n = 12345;
+  CHECK_INT(fx_prune(s, now, &n, NULL), 0);
+  return n;
 }
 
 /* Walks: what a reader saw, in order. */
@@ -530,9 +464,9 @@ static size_t count_held(am_store *s) {
 /* ---- ingest ------------------------------------------------------------------ */
 
 static void test_ingest_and_duplicate(void) {
-  am_store *s = fresh(NULL);
+  am_store *s = fx_store_fresh(&me, NULL);
   REQUIRE(s);
-  CHECK_INT(trust(s, &other, "Partenaire", NOW, NULL), 0);
+  CHECK_INT(fx_trust(s, other.pk, "Partenaire", NOW, NULL, &err), 0);
   env e = ev(&other, 1, 1, NOW - 10, NOW + 86400, "Gala");
   snap before = take(s);
   am_ingest r = ingest(s, &e, NOW);
@@ -607,9 +541,9 @@ static int mixed_fn(am_txn *t, void *arg) {
 }
 
 static void test_rejections_write_nothing(void) {
-  am_store *s = fresh(NULL);
+  am_store *s = fx_store_fresh(&me, NULL);
   REQUIRE(s);
-  CHECK_INT(trust(s, &other, "Partenaire", NOW, NULL), 0);
+  CHECK_INT(fx_trust(s, other.pk, "Partenaire", NOW, NULL, &err), 0);
   env held5 = ev(&other, 1, 5, NOW - 100, NOW + 86400, "v5");
   APPLIED(s, &held5, NOW);
   am_ann p;
@@ -766,9 +700,9 @@ static void test_rejections_write_nothing(void) {
 /* ---- ordering -------------------------------------------------------------------- */
 
 static void test_replay_stale(void) {
-  am_store *s = fresh(NULL);
+  am_store *s = fx_store_fresh(&me, NULL);
   REQUIRE(s);
-  trust(s, &other, "", NOW, NULL);
+  fx_trust(s, other.pk, "", NOW, NULL, &err);
   env v1 = ev(&other, 1, 1, NOW - 300, NOW + 86400, "one");
   env v2 = ev(&other, 1, 2, NOW - 200, NOW + 2 * 86400, "two");
   env v3 = ev(&other, 1, 3, NOW - 100, NOW + 3 * 86400, "three");
@@ -803,9 +737,9 @@ static void test_replay_stale(void) {
   CHECK_INT(walk_since(s, other.pk, 0, &w), 0);
   CHECK(versions_are(&w, 1, V(3)));
   /* Arriving newest first, the older ones are stale straight away. */
-  am_store *s2 = fresh(NULL);
+  am_store *s2 = fx_store_fresh(&me, NULL);
   REQUIRE(s2);
-  trust(s2, &other, "", NOW, NULL);
+  fx_trust(s2, other.pk, "", NOW, NULL, &err);
   APPLIED(s2, &v3, NOW);
   REFUSED(s2, &v2, NOW, AM_REJ_STALE);
   REFUSED(s2, &v1, NOW, AM_REJ_STALE);
@@ -818,9 +752,9 @@ static void test_replay_stale(void) {
 }
 
 static void test_retraction_ordering(void) {
-  am_store *s = fresh(NULL);
+  am_store *s = fx_store_fresh(&me, NULL);
   REQUIRE(s);
-  trust(s, &other, "", NOW, NULL);
+  fx_trust(s, other.pk, "", NOW, NULL, &err);
   env c1 = ev(&other, 1, 1, NOW - 10, NOW + 86400, "Gala");
   env r2 = ret(&other, AM_K_EVENT, 1, 2, "annulé");
   env c2 = ev(&other, 1, 2, NOW - 5, NOW + 86400, "Gala (v2)");
@@ -868,9 +802,9 @@ static void test_retraction_ordering(void) {
 
   /* The same two of version 2 in the other order: the retraction still
    * wins over content of its own version. */
-  am_store *s2 = fresh(NULL);
+  am_store *s2 = fx_store_fresh(&me, NULL);
   REQUIRE(s2);
-  trust(s2, &other, "", NOW, NULL);
+  fx_trust(s2, other.pk, "", NOW, NULL, &err);
   APPLIED(s2, &c2, NOW);
   APPLIED(s2, &r2, NOW);
   CHECK_INT(held(s2, c2.id, NULL), AM_ENOTFOUND);
@@ -922,10 +856,10 @@ static void test_tie_lowest_id(void) {
   env a = ev(&other, 1, 7, NOW, NOW + 86400, "A");
   env b = ev(&other, 1, 7, NOW, NOW + 86400, "B");
   env *lo = memcmp(a.id, b.id, 32) < 0 ? &a : &b, *hi = lo == &a ? &b : &a;
-  am_store *x = fresh(NULL), *y = fresh(NULL);
+  am_store *x = fx_store_fresh(&me, NULL), *y = fx_store_fresh(&me, NULL);
   REQUIRE(x && y);
-  trust(x, &other, "", NOW, NULL);
-  trust(y, &other, "", NOW, NULL);
+  fx_trust(x, other.pk, "", NOW, NULL, &err);
+  fx_trust(y, other.pk, "", NOW, NULL, &err);
   APPLIED(x, hi, NOW);
   APPLIED(x, lo, NOW);
   CHECK_INT(held(x, hi->id, NULL), AM_ENOTFOUND);
@@ -963,10 +897,10 @@ static void test_tie_lowest_id(void) {
 }
 
 static void test_version_conflict(void) {
-  am_store *s = fresh(NULL);
+  am_store *s = fx_store_fresh(&me, NULL);
   REQUIRE(s);
-  trust(s, &other, "", NOW, NULL);
-  trust(s, &third, "", NOW, NULL);
+  fx_trust(s, other.pk, "", NOW, NULL, &err);
+  fx_trust(s, third.pk, "", NOW, NULL, &err);
   env e1 = ev(&other, 1, 5, NOW, NOW + 86400, "one");
   env e2 = ev(&other, 2, 5, NOW, NOW + 86400, "two");
   am_ann p;
@@ -1003,9 +937,9 @@ static void test_version_conflict(void) {
  * dropped announcement that comes back cannot take a version meanwhile
  * used by another object (the since-version index would lose one). */
 static void test_untrust_keeps_slots(void) {
-  am_store *s = fresh(NULL);
+  am_store *s = fx_store_fresh(&me, NULL);
   REQUIRE(s);
-  trust(s, &other, "", NOW, NULL);
+  fx_trust(s, other.pk, "", NOW, NULL, &err);
   env r = ret(&other, AM_K_EVENT, 1, 12, NULL);
   /* An event of the same object and version whose id is below the
    * retraction's (rule 3 alone would let it win). */
@@ -1020,10 +954,10 @@ static void test_untrust_keeps_slots(void) {
   APPLIED(s, &r, NOW);
   REFUSED(s, &e, NOW, AM_REJ_STALE);
   uint64_t deleted = 0;
-  CHECK_INT(untrust(s, other.pk, &deleted), 0);
+  CHECK_INT(fx_untrust(s, other.pk, &deleted, &err), 0);
   CHECK_INT(deleted, 1);
   CHECK(!holds(s, &r));
-  trust(s, &other, "", NOW, NULL);
+  fx_trust(s, other.pk, "", NOW, NULL, &err);
   REFUSED(s, &e, NOW, AM_REJ_STALE);
   /* The retraction itself is taken back. */
   APPLIED(s, &r, NOW);
@@ -1033,8 +967,8 @@ static void test_untrust_keeps_slots(void) {
    * job 1 takes version 5 here; event 2 v5 coming back is a conflict. */
   env e5 = ev(&other, 2, 5, NOW, NOW + 86400, "event five");
   APPLIED(s, &e5, NOW);
-  CHECK_INT(untrust(s, other.pk, &deleted), 0);
-  trust(s, &other, "", NOW, NULL);
+  CHECK_INT(fx_untrust(s, other.pk, &deleted, &err), 0);
+  fx_trust(s, other.pk, "", NOW, NULL, &err);
   am_ann a;
   job(&a, 1, 5, NOW, NOW + 86400);
   env j5 = seal(&a, &other);
@@ -1058,9 +992,9 @@ static void test_untrust_keeps_slots(void) {
 /* ---- expiry ------------------------------------------------------------------ */
 
 static void test_prune(void) {
-  am_store *s = fresh(NULL);
+  am_store *s = fx_store_fresh(&me, NULL);
   REQUIRE(s);
-  trust(s, &other, "", NOW, NULL);
+  fx_trust(s, other.pk, "", NOW, NULL, &err);
   env e1v1 = ev(&other, 1, 1, NOW - 50, NOW + 1000, "e1 v1");
   env e1v2 = ev(&other, 1, 2, NOW - 40, NOW + 100, "e1 v2 (shortened)");
   env e2 = ev(&other, 2, 3, NOW - 30, NOW + 200, "e2");
@@ -1149,9 +1083,9 @@ static int many_fn(am_txn *t, void *arg) {
 /* More expired announcements than prune takes in one batch. */
 static void test_prune_many(void) {
   enum { N = 150 };
-  am_store *s = fresh(NULL);
+  am_store *s = fx_store_fresh(&me, NULL);
   REQUIRE(s);
-  trust(s, &other, "", NOW, NULL);
+  fx_trust(s, other.pk, "", NOW, NULL, &err);
   env *e = calloc(N, sizeof *e);
   REQUIRE(e);
   for (int i = 0; i < N; i++) {
@@ -1211,7 +1145,7 @@ static int tstop_cb(const am_trust *tr, void *arg) {
 static int tstop_fn(am_txn *t, void *arg) { return am_trust_each(t, tstop_cb, arg, NULL); }
 
 static void test_trust(void) {
-  am_store *s = fresh(NULL);
+  am_store *s = fx_store_fresh(&me, NULL);
   REQUIRE(s);
   tget g = trust_get(s, me.pk);
   CHECK(g.trusted); /* our own key, without an entry */
@@ -1220,7 +1154,7 @@ static void test_trust(void) {
   CHECK(!g.trusted);
   CHECK_INT(g.rc, AM_ENOTFOUND);
   bool existed = true;
-  CHECK_INT(trust(s, &other, "Partenaire", NOW, &existed), 0);
+  CHECK_INT(fx_trust(s, other.pk, "Partenaire", NOW, &existed, &err), 0);
   CHECK(!existed);
   g = trust_get(s, other.pk);
   CHECK(g.trusted);
@@ -1229,7 +1163,7 @@ static void test_trust(void) {
   CHECK_INT(g.tr.added, NOW);
   CHECK(memcmp(g.tr.key, other.pk, 32) == 0);
   /* Adding again renames and keeps the date it was first trusted. */
-  CHECK_INT(trust(s, &other, "École partenaire", NOW + 500, &existed), 0);
+  CHECK_INT(fx_trust(s, other.pk, "École partenaire", NOW + 500, &existed, &err), 0);
   CHECK(existed);
   g = trust_get(s, other.pk);
   CHECK_STR(g.tr.name, "École partenaire");
@@ -1237,7 +1171,7 @@ static void test_trust(void) {
   char longname[AM_TRUST_NAME_MAX + 1];
   memset(longname, 'n', AM_TRUST_NAME_MAX);
   longname[AM_TRUST_NAME_MAX] = '\0';
-  CHECK_INT(trust(s, &third, longname, NOW + 1, &existed), 0);
+  CHECK_INT(fx_trust(s, third.pk, longname, NOW + 1, &existed, &err), 0);
   CHECK(!existed);
   g = trust_get(s, third.pk);
   CHECK_STR(g.tr.name, longname);
@@ -1270,7 +1204,7 @@ static void test_trust(void) {
   CHECK_INT(prune(s, NOW + 10), 1);
   snap before = take(s);
   uint64_t deleted = 0;
-  CHECK_INT(untrust(s, other.pk, &deleted), 0);
+  CHECK_INT(fx_untrust(s, other.pk, &deleted, &err), 0);
   CHECK_INT(deleted, 3); /* e5, p2, r3: e4 was already pruned */
   snap after = take(s);
   CHECK_INT(before.n[AM_DB_ANN] - after.n[AM_DB_ANN], 3);
@@ -1297,11 +1231,11 @@ static void test_trust(void) {
   CHECK_INT(g.rc, AM_ENOTFOUND);
   env e6 = ev(&other, 1, 6, NOW, NOW + 86400, "v6");
   REFUSED(s, &e6, NOW, AM_REJ_UNKNOWN_ORIGIN);
-  CHECK_INT(untrust(s, other.pk, NULL), AM_ENOTFOUND);
-  CHECK_INT(untrust(s, (const uint8_t *)"0123456789abcdef0123456789abcdef", NULL), AM_ENOTFOUND);
+  CHECK_INT(fx_untrust(s, other.pk, NULL, &err), AM_ENOTFOUND);
+  CHECK_INT(fx_untrust(s, (const uint8_t *)"0123456789abcdef0123456789abcdef", NULL, &err), AM_ENOTFOUND);
   /* Trusted again: an older copy does not come back, the current one and
    * newer ones do. */
-  CHECK_INT(trust(s, &other, "De retour", NOW + 1000, &existed), 0);
+  CHECK_INT(fx_trust(s, other.pk, "De retour", NOW + 1000, &existed, &err), 0);
   CHECK(!existed);
   REFUSED(s, &e1, NOW, AM_REJ_STALE);
   APPLIED(s, &e5, NOW);
@@ -1314,7 +1248,7 @@ static void test_trust(void) {
   env j2 = seal(&j, &other);
   REFUSED(s, &j2, NOW, AM_REJ_STALE);
   /* Untrusted a second time: only what is held again is deleted. */
-  CHECK_INT(untrust(s, other.pk, &deleted), 0);
+  CHECK_INT(fx_untrust(s, other.pk, &deleted, &err), 0);
   CHECK_INT(deleted, 1); /* e6 */
   CHECK_INT(held(s, e6.id, NULL), AM_ENOTFOUND);
   CHECK(holds(s, &t1));
@@ -1327,10 +1261,10 @@ static void test_trust(void) {
 /* ---- readers ------------------------------------------------------------------ */
 
 static void test_each_since_and_kind(void) {
-  am_store *s = fresh(NULL);
+  am_store *s = fx_store_fresh(&me, NULL);
   REQUIRE(s);
-  trust(s, &other, "", NOW, NULL);
-  trust(s, &third, "", NOW, NULL);
+  fx_trust(s, other.pk, "", NOW, NULL, &err);
+  fx_trust(s, third.pk, "", NOW, NULL, &err);
   am_ann a;
   env o[6];
   o[0] = ev(&other, 1, 1, NOW - 50, NOW + 86400, "event 1");
@@ -1435,9 +1369,9 @@ static int fake_fn(am_txn *t, void *arg) {
 }
 
 static void test_find(void) {
-  am_store *s = fresh(NULL);
+  am_store *s = fx_store_fresh(&me, NULL);
   REQUIRE(s);
-  trust(s, &other, "", NOW, NULL);
+  fx_trust(s, other.pk, "", NOW, NULL, &err);
   env e[5];
   for (int i = 0; i < 5; i++) {
     e[i] = ev(&other, (uint64_t)i + 1, (uint64_t)i + 1, NOW, NOW + 86400, "x");
@@ -1481,7 +1415,7 @@ static void test_find(void) {
   am_store_close(s);
 
   /* Two ids sharing their first 36 bits, a third its first 32. */
-  s = fresh(NULL);
+  s = fx_store_fresh(&me, NULL);
   REQUIRE(s);
   uint8_t ids[3][32];
   memset(ids, 0x55, sizeof ids);
@@ -1547,7 +1481,7 @@ static int raw_put_fn(am_txn *t, void *arg) {
 
 static void test_own_versions(void) {
   char dir[256];
-  am_store *s = fresh(dir);
+  am_store *s = fx_store_fresh(&me, dir);
   REQUIRE(s);
   CHECK_INT(counter(s), 0);
   am_ann a;
@@ -1622,7 +1556,7 @@ static void test_own_versions(void) {
 
   /* Persisted: after closing and opening the store again. */
   am_store_close(s);
-  s = open_dir(dir, false);
+  s = fx_store_open(dir, false, &me);
   REQUIRE(s);
   CHECK_INT(counter(s), 6);
   profile(&a, 77, 0, 0, "Ada");
@@ -1761,7 +1695,7 @@ static bool contains(const am_buf *b, const char *s) {
 }
 
 static void test_profile_sync(void) {
-  am_store *s = fresh(NULL);
+  am_store *s = fx_store_fresh(&me, NULL);
   REQUIRE(s);
   am_member m;
   marie(&m, true);
@@ -1930,7 +1864,7 @@ static int mget_fn(am_txn *t, void *arg) {
 
 static void test_profile_publish(void) {
   /* Members added while no key was loaded: consent, but no profile. */
-  am_store *s = fresh(NULL);
+  am_store *s = fx_store_fresh(&me, NULL);
   REQUIRE(s);
   am_store_set_signer(s, NULL);
   am_member m;
@@ -1991,7 +1925,7 @@ static void test_profile_publish(void) {
 }
 
 int main(void) {
-  if (!mkdtemp(root)) return 1;
+  if (!fx_scratch("announcements")) return 1;
   /* Member writes take their time from AMICALE_NOW. */
   setenv("AMICALE_NOW", NOW_TEXT, 1);
   if (am_identity_generate(&me, NULL) || am_identity_generate(&other, NULL) ||
@@ -2015,8 +1949,6 @@ int main(void) {
   am_identity_wipe(&me);
   am_identity_wipe(&other);
   am_identity_wipe(&third);
-  char cmd[300];
-  snprintf(cmd, sizeof cmd, "rm -rf %s", root);
-  if (system(cmd)) return 1;
+  if (fx_scratch_remove()) return 1;
   return TEST_SUMMARY();
 }

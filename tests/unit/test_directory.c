@@ -18,12 +18,11 @@
 #include "store/announcements.h"
 #include "store/datadir.h"
 #include "tests/test.h"
+#include "tests/unit/fixtures.h"
 
 #define NOW INT64_C(1767225600) /* 2026-01-01T00:00:00Z */
 #define NORIGINS 4
 
-static char root[] = "/tmp/amicale-test-directory-XXXXXX";
-static int seq;
 static am_identity me, origin[NORIGINS];
 static uint64_t versions[NORIGINS]; /* the last version each origin signed */
 static uint64_t rng = 0x2545F4914F6CDD1DULL;
@@ -52,46 +51,12 @@ static const char *words[] = {"mar", "dub", "lef", "astr", "ngu", "mul", "airbus
 
 /* ---- stores ---------------------------------------------------------------- */
 
-static am_store *open_dir(const char *dir, bool create) {
-  am_store *s = NULL;
-  am_store_opts o = {.create = create};
-  am_error e = {0};
-  if (am_store_open(&s, dir, &o, &e)) {
-    fprintf(stderr, "  open %s: %s\n", dir, e.msg);
-    return NULL;
-  }
-  am_store_set_signer(s, &me);
-  return s;
-}
-
-static am_store *fresh(char *dir_out) {
-  char dir[256];
-  snprintf(dir, sizeof dir, "%s/node%d", root, ++seq);
-  if (mkdir(dir, 0700)) return NULL;
-  if (dir_out) strcpy(dir_out, dir);
-  return open_dir(dir, true);
-}
-
-typedef struct trust_arg {
-  int i;
-  const char *name;
-} trust_arg;
-
-static int trust_fn(am_txn *t, void *arg) {
-  trust_arg *a = arg;
-  am_trust tr = {.added = NOW};
-  memcpy(tr.key, origin[a->i].pk, 32);
-  snprintf(tr.name, sizeof tr.name, "%s", a->name);
-  return am_trust_add(t, &tr, NULL, NULL);
-}
-
 static const char *trust_names[NORIGINS] = {"École Polytechnique", "Université de Montréal",
                                             "Groupe Thalès", "Association des Anciens"};
 
 static void trust_all(am_store *s) {
   for (int i = 0; i < NORIGINS; i++) {
-    trust_arg a = {i, trust_names[i]};
-    CHECK_INT(am_store_write(s, trust_fn, &a, NULL), 0);
+    CHECK_INT(fx_trust(s, origin[i].pk, trust_names[i], NOW, NULL, NULL), 0);
   }
 }
 
@@ -103,10 +68,6 @@ typedef struct batch {
   int64_t now;
   int applied, refused;
 } batch;
-
-static void set_text(am_ann *a, int f, const char *s) {
-  a->body[f] = (am_aval){.set = true, .s = strdup(s)};
-}
 
 static void set_list(am_ann *a, int f, const char *const *pool, size_t npool, uint32_t n) {
   am_aval *v = &a->body[f];
@@ -126,19 +87,19 @@ static void random_profile(am_ann *a, int o, uint64_t object, int64_t created, u
   am_ann_init(a, AM_K_PROFILE);
   a->object = object, a->version = ++versions[o];
   a->created = (uint64_t)created, a->expires = expires;
-  if (rnd(10)) set_text(a, AM_F_GIVEN_NAME, PICK(givens));
-  set_text(a, AM_F_FAMILY_NAME, family ? family : PICK(families));
-  if (!rnd(8)) set_text(a, AM_F_USUAL_NAME, PICK(families));
+  if (rnd(10)) fx_ann_text(a, AM_F_GIVEN_NAME, PICK(givens));
+  fx_ann_text(a, AM_F_FAMILY_NAME, family ? family : PICK(families));
+  if (!rnd(8)) fx_ann_text(a, AM_F_USUAL_NAME, PICK(families));
   if (rnd(6)) a->body[AM_F_PROMO] = (am_aval){.set = true, .u = 1990 + rnd(30)};
-  if (rnd(3)) set_text(a, AM_F_PROGRAMME, PICK(programmes));
-  if (rnd(4)) set_text(a, AM_F_EMPLOYER, PICK(employers));
-  if (rnd(3)) set_text(a, AM_F_JOB_TITLE, PICK(titles));
-  if (rnd(3)) set_text(a, AM_F_SECTOR, PICK(sectors));
-  if (rnd(4)) set_text(a, AM_F_CITY, PICK(cities));
-  if (rnd(3)) set_text(a, AM_F_COUNTRY, PICK(countries));
+  if (rnd(3)) fx_ann_text(a, AM_F_PROGRAMME, PICK(programmes));
+  if (rnd(4)) fx_ann_text(a, AM_F_EMPLOYER, PICK(employers));
+  if (rnd(3)) fx_ann_text(a, AM_F_JOB_TITLE, PICK(titles));
+  if (rnd(3)) fx_ann_text(a, AM_F_SECTOR, PICK(sectors));
+  if (rnd(4)) fx_ann_text(a, AM_F_CITY, PICK(cities));
+  if (rnd(3)) fx_ann_text(a, AM_F_COUNTRY, PICK(countries));
   if (rnd(2)) set_list(a, AM_F_SKILLS, skills, sizeof skills / sizeof *skills, 1 + rnd(3));
   if (rnd(2)) set_list(a, AM_F_LANGUAGES, langs, sizeof langs / sizeof *langs, 1 + rnd(2));
-  if (!rnd(4)) set_text(a, AM_F_BIO, "Toujours partant pour aider les jeunes diplômés.");
+  if (!rnd(4)) fx_ann_text(a, AM_F_BIO, "Toujours partant pour aider les jeunes diplômés.");
   a->body[AM_F_MENTORING] = (am_aval){.set = true, .u = rnd(3) == 0};
   if (rnd(2)) set_list(a, AM_F_MENTORING_TOPICS, topics, sizeof topics / sizeof *topics, 1 + rnd(2));
 }
@@ -166,7 +127,7 @@ static void node_ann(batch *b, int o, const char *name, int kind) {
   am_ann a;
   am_ann_init(&a, AM_K_NODE);
   a.version = ++versions[o], a.created = (uint64_t)NOW;
-  set_text(&a, AM_NODE_NAME, name);
+  fx_ann_text(&a, AM_NODE_NAME, name);
   a.body[AM_NODE_KIND] = (am_aval){.set = true, .u = (uint64_t)kind};
   add(b, &a, o);
 }
@@ -418,21 +379,6 @@ static void check_mirror(am_store *s) {
   if (h == 0) CHECK_INT(c.index, 0);
 }
 
-typedef struct prune_arg {
-  int64_t now;
-  uint64_t pruned;
-} prune_arg;
-
-static int prune_fn(am_txn *t, void *arg) {
-  prune_arg *p = arg;
-  return am_ann_prune(t, p->now, &p->pruned, NULL);
-}
-
-static int untrust_fn(am_txn *t, void *arg) {
-  const am_identity *id = arg;
-  return am_trust_remove(t, id->pk, NULL, NULL);
-}
-
 /* ---- tests ---------------------------------------------------------------- */
 
 typedef struct obj {
@@ -442,7 +388,7 @@ typedef struct obj {
 } obj;
 
 static void test_random_equivalence(void) {
-  am_store *s = fresh(NULL);
+  am_store *s = fx_store_fresh(&me, NULL);
   REQUIRE(s != NULL);
   trust_all(s);
   static batch b;
@@ -465,9 +411,9 @@ static void test_random_equivalence(void) {
         am_ann_init(&e, AM_K_EVENT);
         e.object = object, e.version = ++versions[o], e.created = (uint64_t)NOW - 100;
         e.expires = (uint64_t)NOW + 5000 + rnd(3) * 1000;
-        set_text(&e, AM_EV_TITLE, "Afterwork");
+        fx_ann_text(&e, AM_EV_TITLE, "Afterwork");
         e.body[AM_EV_STARTS_AT] = (am_aval){.set = true, .u = (uint64_t)NOW + 3600};
-        set_text(&e, AM_EV_TIMEZONE, "Europe/Paris");
+        fx_ann_text(&e, AM_EV_TIMEZONE, "Europe/Paris");
         e.body[AM_EV_STATUS] = (am_aval){.set = true, .u = AM_EV_SCHEDULED};
         add(&b, &e, o);
       }
@@ -505,14 +451,14 @@ static void test_random_equivalence(void) {
   random_queries(s, 300);
 
   /* Expiry: prune at a time past some expiries. */
-  prune_arg pa = {.now = NOW + 6500};
-  CHECK_INT(am_store_write(s, prune_fn, &pa, NULL), 0);
-  CHECK(pa.pruned > 0);
+  uint64_t pruned = 0;
+  CHECK_INT(fx_prune(s, NOW + 6500, &pruned, NULL), 0);
+  CHECK(pruned > 0);
   check_mirror(s);
   random_queries(s, 300);
 
   /* Trust removal: everything of that origin goes. */
-  CHECK_INT(am_store_write(s, untrust_fn, &origin[1], NULL), 0);
+  CHECK_INT(fx_untrust(s, origin[1].pk, NULL, NULL), 0);
   check_mirror(s);
   memset(&q, 0, sizeof q);
   memcpy(q.origins[0], origin[1].pk, 32);
@@ -522,11 +468,10 @@ static void test_random_equivalence(void) {
   am_store_close(s);
 }
 
-
 /* A retracted person leaves nothing behind: not a row, not a term, not a
  * reference; a replaced one keeps when it was first seen. */
 static void test_retraction_leaves_nothing(void) {
-  am_store *s = fresh(NULL);
+  am_store *s = fx_store_fresh(&me, NULL);
   REQUIRE(s != NULL);
   trust_all(s);
   static batch b;
@@ -564,7 +509,7 @@ static void test_retraction_leaves_nothing(void) {
   CHECK_INT(c.ref, 1);
   CHECK_INT(compare(s, &q), 0);
   /* The other one by trust removal: all three tables empty. */
-  CHECK_INT(am_store_write(s, untrust_fn, &origin[2], NULL), 0);
+  CHECK_INT(fx_untrust(s, origin[2].pk, NULL, NULL), 0);
   c = count(s, "zyxwvutsrq");
   CHECK_INT(c.found, 0);
   CHECK_INT(c.dir, 0);
@@ -576,7 +521,7 @@ static void test_retraction_leaves_nothing(void) {
 /* This node's own profiles are not directory rows: its members are
  * searched in the member table. */
 static void test_own_profiles_skipped(void) {
-  am_store *s = fresh(NULL);
+  am_store *s = fx_store_fresh(&me, NULL);
   REQUIRE(s != NULL);
   for (int i = 0; i < 10; i++) random_member(s, NULL);
   counts c = count(s, NULL);
@@ -638,7 +583,7 @@ static size_t people(am_store *s, one *o) {
 }
 
 static void test_visibility(void) {
-  am_store *s = fresh(NULL);
+  am_store *s = fx_store_fresh(&me, NULL);
   REQUIRE(s != NULL);
   vis_arg v;
   CHECK_INT(am_store_write(s, vis_fn, &v, NULL), 0);
@@ -720,7 +665,7 @@ static size_t resolve(am_store *s, const char *text, int kind, inst_arg *a) {
 }
 
 static void test_institutions(void) {
-  am_store *s = fresh(NULL);
+  am_store *s = fx_store_fresh(&me, NULL);
   REQUIRE(s != NULL);
   trust_all(s);
   static batch b;
@@ -761,11 +706,31 @@ static void test_institutions(void) {
   am_store_close(s);
 }
 
+/* The member index terms format 4 did not have. */
+static int drop_format5_terms(MDB_txn *txn, void *arg) {
+  (void)arg;
+  MDB_dbi dbi;
+  MDB_cursor *c;
+  MDB_val k, v;
+  int rc = mdb_dbi_open(txn, "index", 0, &dbi);
+  if (!rc) rc = mdb_cursor_open(txn, dbi, &c);
+  if (rc) return rc;
+  for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+    char tag = *(const char *)k.mv_data;
+    bool topic = tag == AM_IDX_EXACT && k.mv_size > 1 && ((const uint8_t *)k.mv_data)[1] == AM_F_MENTORING_TOPICS;
+    if ((tag == AM_IDX_CREATED || tag == AM_IDX_LISTED || tag == AM_IDX_TITLE || topic) &&
+        (rc = mdb_cursor_del(c, 0)))
+      break;
+  }
+  mdb_cursor_close(c);
+  return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
 /* A format-4 store (no catalog tables) holding profiles: the upgrade
  * builds the directory, and the member index gets its new terms. */
 static void test_upgrade_from_format_4(void) {
-  char dir[256], p[300];
-  am_store *s = fresh(dir);
+  char dir[256];
+  am_store *s = fx_store_fresh(&me, dir);
   REQUIRE(s != NULL);
   trust_all(s);
   static batch b;
@@ -778,39 +743,11 @@ static void test_upgrade_from_format_4(void) {
   ingest(s, &b, NOW);
   for (int i = 0; i < 10; i++) random_member(s, NULL);
   am_store_close(s);
-  /* What release 4 wrote: none of the format-5 tables, format 4. */
-  MDB_env *env;
-  MDB_txn *txn;
-  MDB_dbi dbi;
-  snprintf(p, sizeof p, "%s/store", dir);
-  REQUIRE(mdb_env_create(&env) == 0);
-  mdb_env_set_maxdbs(env, 32);
-  REQUIRE(mdb_env_open(env, p, 0, 0600) == 0);
-  REQUIRE(mdb_txn_begin(env, NULL, 0, &txn) == 0);
-  static const char *const tables[] = {"dir", "dir_index", "dir_ref", "lst", "lst_index",
-                                       "lst_ref", "member_key", "member_code"};
-  for (size_t i = 0; i < sizeof tables / sizeof *tables; i++)
-    if (mdb_dbi_open(txn, tables[i], 0, &dbi) == 0) REQUIRE(mdb_drop(txn, dbi, 1) == 0);
-  /* Members indexed as format 4 did: drop the terms it did not have. */
-  REQUIRE(mdb_dbi_open(txn, "index", 0, &dbi) == 0);
-  MDB_cursor *c;
-  REQUIRE(mdb_cursor_open(txn, dbi, &c) == 0);
-  MDB_val k, v;
-  for (int rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-    char tag = *(const char *)k.mv_data;
-    bool topic = tag == AM_IDX_EXACT && k.mv_size > 1 && ((const uint8_t *)k.mv_data)[1] == AM_F_MENTORING_TOPICS;
-    if (tag == AM_IDX_CREATED || tag == AM_IDX_LISTED || tag == AM_IDX_TITLE || topic)
-      REQUIRE(mdb_cursor_del(c, 0) == 0);
-  }
-  mdb_cursor_close(c);
-  REQUIRE(mdb_dbi_open(txn, "meta", 0, &dbi) == 0);
-  uint8_t four[4] = {0, 0, 0, 4};
-  MDB_val fk = {6, "format"}, fv = {4, four};
-  REQUIRE(mdb_put(txn, dbi, &fk, &fv, 0) == 0);
-  REQUIRE(mdb_txn_commit(txn) == 0);
-  mdb_env_close(env);
+  /* What release 4 wrote: none of the format-5 tables, format 4, and
+   * members indexed without the terms it did not have. */
+  REQUIRE(fx_store_to_format4(dir, drop_format5_terms, NULL) == 0);
 
-  REQUIRE((s = open_dir(dir, false)) != NULL);
+  REQUIRE((s = fx_store_open(dir, false, &me)) != NULL);
   /* The signer is set after the upgrade: this node's own profiles (of
    * consenting members) became rows too, which searches pass over. */
   CHECK(count(s, NULL).dir >= 40);
@@ -847,7 +784,7 @@ static int damage_fn(am_txn *t, void *arg) {
 }
 
 static void test_damaged(void) {
-  am_store *s = fresh(NULL);
+  am_store *s = fx_store_fresh(&me, NULL);
   REQUIRE(s != NULL);
   trust_all(s);
   static batch b;
@@ -867,7 +804,7 @@ static void test_damaged(void) {
 
 int main(void) {
   setenv("AMICALE_NOW", "1767225600", 1);
-  if (!mkdtemp(root)) return 1;
+  if (!fx_scratch("directory")) return 1;
   am_error e = {0};
   if (am_identity_generate(&me, &e)) return 1;
   for (int i = 0; i < NORIGINS; i++)
@@ -879,9 +816,7 @@ int main(void) {
   RUN(test_institutions);
   RUN(test_upgrade_from_format_4);
   RUN(test_damaged);
-  char cmd[300];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
-  if (system(cmd)) fprintf(stderr, "could not remove %s\n", root);
+  fx_scratch_remove();
   am_identity_wipe(&me);
   for (int i = 0; i < NORIGINS; i++) am_identity_wipe(&origin[i]);
   return TEST_SUMMARY();

@@ -25,69 +25,16 @@
 #include "proto/member_json.h"
 #include "proto/text.h"
 #include "tests/test.h"
+#include "tests/unit/fixtures.h"
 
 /* 2026-01-01T00:00:00Z: creation time of the sample announcements. */
-#define T0 UINT64_C(1767225600)
+#define T0 FX_T0
 
 static am_identity gid;
 static char gkey[AM_PUBKEY_TEXT_LEN + 1];
 static am_error err;
 
 /* ---- helpers -------------------------------------------------------------- */
-
-static void tset(am_ann *a, uint32_t f, const char *s) {
-  free(a->body[f].s);
-  a->body[f].s = strdup(s);
-  a->body[f].set = true;
-}
-
-static void uset(am_ann *a, uint32_t f, uint64_t u) {
-  a->body[f].u = u;
-  a->body[f].set = true;
-}
-
-static void unset(am_ann *a, uint32_t f) {
-  am_aval *v = &a->body[f];
-  free(v->s);
-  for (uint32_t i = 0; i < v->l.n; i++) free(v->l.v[i]);
-  free(v->l.v);
-  memset(v, 0, sizeof *v);
-}
-
-static void lset(am_ann *a, uint32_t f, ...) {
-  unset(a, f);
-  am_aval *v = &a->body[f];
-  va_list ap;
-  va_start(ap, f);
-  for (const char *s; (s = va_arg(ap, const char *));) {
-    v->l.v = realloc(v->l.v, (v->l.n + 1) * sizeof *v->l.v);
-    v->l.v[v->l.n++] = strdup(s);
-  }
-  va_end(ap);
-  v->set = true;
-}
-
-/* The sample event of test_announce.c: every field set, postponed. */
-static void make_event(am_ann *a) {
-  am_ann_init(a, AM_K_EVENT);
-  a->object = 7, a->version = 11, a->created = T0;
-  a->expires = T0 + 40 * 86400;
-  tset(a, AM_EV_TITLE, "Gala des anciens");
-  tset(a, AM_EV_DESCRIPTION, "Dîner et soirée.\nTenue de ville.");
-  uset(a, AM_EV_STARTS_AT, T0 + 30 * 86400);
-  uset(a, AM_EV_ENDS_AT, T0 + 30 * 86400 + 4 * 3600);
-  tset(a, AM_EV_TIMEZONE, "Europe/Paris");
-  tset(a, AM_EV_VENUE, "Pavillon Dauphine");
-  tset(a, AM_EV_CITY, "Paris");
-  tset(a, AM_EV_COUNTRY, "France");
-  tset(a, AM_EV_ONLINE, "https://meet.example.org/gala");
-  tset(a, AM_EV_ORGANISER, "Association des anciens");
-  uset(a, AM_EV_CAPACITY, 250);
-  tset(a, AM_EV_LANGUAGE, "fr");
-  lset(a, AM_EV_TAGS, "gala", "réseau", NULL);
-  tset(a, AM_EV_REGISTRATION, "https://exemple.fr/gala");
-  uset(a, AM_EV_STATUS, AM_EV_POSTPONED);
-}
 
 /* Seals a (so the JSON is what a node really serves), then its JSON with
  * "institution" added, as store/api.h describes an event. */
@@ -215,7 +162,7 @@ static char *render(const json_t *events, const char *node, int *rc) {
 
 static void test_full_event(void) {
   am_ann a;
-  make_event(&a);
+  fx_sample_event(&a);
   json_t *evs = events_of(&a, NULL);
   REQUIRE(evs && json_array_size(evs) == 1);
   int rc;
@@ -269,11 +216,11 @@ static void test_full_event(void) {
  * UID and raises SEQUENCE; another object gets another UID. */
 static void test_uid_stable_across_versions(void) {
   am_ann a, b, c;
-  make_event(&a);
-  make_event(&b);
+  fx_sample_event(&a);
+  fx_sample_event(&b);
   b.version = 15, b.created = T0 + 3600;
-  tset(&b, AM_EV_TITLE, "Gala des anciens (nouvelle salle)");
-  make_event(&c);
+  fx_ann_text(&b, AM_EV_TITLE, "Gala des anciens (nouvelle salle)");
+  fx_sample_event(&c);
   c.object = 8, c.version = 16;
   json_t *e1 = events_of(&a, NULL), *e2 = events_of(&b, &c, NULL);
   REQUIRE(e1 && e2);
@@ -314,8 +261,8 @@ static void test_status(void) {
                {AM_EV_POSTPONED, "TENTATIVE"}};
   for (size_t i = 0; i < 3; i++) {
     am_ann a;
-    make_event(&a);
-    uset(&a, AM_EV_STATUS, cases[i].status);
+    fx_sample_event(&a);
+    fx_ann_uint(&a, AM_EV_STATUS, cases[i].status);
     json_t *e = events_of(&a, NULL);
     int rc;
     char *d = render(e, NULL, &rc);
@@ -334,11 +281,11 @@ static void test_status(void) {
  * 5545 3.3.11); colons are not escaped. */
 static void test_escaping(void) {
   am_ann a;
-  make_event(&a);
-  tset(&a, AM_EV_TITLE, "Atelier C; Rust, \\o/ : 2e édition");
-  tset(&a, AM_EV_DESCRIPTION, "Ligne 1\nLigne 2; a,b\n\\fin");
-  lset(&a, AM_EV_TAGS, "a,b", "c;d", NULL);
-  unset(&a, AM_EV_LANGUAGE);
+  fx_sample_event(&a);
+  fx_ann_text(&a, AM_EV_TITLE, "Atelier C; Rust, \\o/ : 2e édition");
+  fx_ann_text(&a, AM_EV_DESCRIPTION, "Ligne 1\nLigne 2; a,b\n\\fin");
+  fx_ann_list(&a, AM_EV_TAGS, "a,b", "c;d", NULL);
+  fx_ann_unset(&a, AM_EV_LANGUAGE);
   json_t *e = events_of(&a, NULL);
   int rc;
   char *d = render(e, NULL, &rc);
@@ -377,11 +324,11 @@ static void test_folding(void) {
       for (size_t i = 0; i < shift; i++) am_buf_append(&t, "x", 1);
       for (size_t i = 0; i < 150; i++) am_buf_append(&t, chars[c], strlen(chars[c]));
       am_ann a;
-      make_event(&a);
-      tset(&a, AM_EV_DESCRIPTION, t.data);
-      unset(&a, AM_EV_ORGANISER);
-      unset(&a, AM_EV_ONLINE);
-      unset(&a, AM_EV_REGISTRATION);
+      fx_sample_event(&a);
+      fx_ann_text(&a, AM_EV_DESCRIPTION, t.data);
+      fx_ann_unset(&a, AM_EV_ORGANISER);
+      fx_ann_unset(&a, AM_EV_ONLINE);
+      fx_ann_unset(&a, AM_EV_REGISTRATION);
       json_t *e = events_of(&a, NULL);
       int rc;
       char *d = render(e, NULL, &rc);
@@ -414,15 +361,15 @@ static void test_optional_parts(void) {
    * Online only: LOCATION is the link. Registration by e-mail: no URL,
    * only the description says it. No tags, no organiser. */
   am_ann a;
-  make_event(&a);
-  unset(&a, AM_EV_ENDS_AT);
-  unset(&a, AM_EV_VENUE);
-  unset(&a, AM_EV_CITY);
-  unset(&a, AM_EV_COUNTRY);
-  unset(&a, AM_EV_TAGS);
-  unset(&a, AM_EV_ORGANISER);
-  unset(&a, AM_EV_DESCRIPTION);
-  tset(&a, AM_EV_REGISTRATION, "inscriptions@exemple.fr");
+  fx_sample_event(&a);
+  fx_ann_unset(&a, AM_EV_ENDS_AT);
+  fx_ann_unset(&a, AM_EV_VENUE);
+  fx_ann_unset(&a, AM_EV_CITY);
+  fx_ann_unset(&a, AM_EV_COUNTRY);
+  fx_ann_unset(&a, AM_EV_TAGS);
+  fx_ann_unset(&a, AM_EV_ORGANISER);
+  fx_ann_unset(&a, AM_EV_DESCRIPTION);
+  fx_ann_text(&a, AM_EV_REGISTRATION, "inscriptions@exemple.fr");
   json_t *e = events_of(&a, NULL);
   int rc;
   char *d = render(e, NULL, &rc);
@@ -493,7 +440,7 @@ static void test_hand_json(void) {
 
 static void test_refusals(void) {
   am_ann a;
-  make_event(&a);
+  fx_sample_event(&a);
   json_t *good = event_json(&a, "École");
   am_ann_free(&a);
   REQUIRE(good);
@@ -558,23 +505,23 @@ static int write_file(const char *dir, const char *name, const char *data) {
 static int write_samples(const char *dir) {
   if (mkdir(dir, 0700) && errno != EEXIST) return 1;
   am_ann a, a2, b, c;
-  make_event(&a); /* object 7, version 11, postponed */
-  make_event(&b);
+  fx_sample_event(&a); /* object 7, version 11, postponed */
+  fx_sample_event(&b);
   b.object = 9, b.version = 12;
-  tset(&b, AM_EV_TITLE, "Afterwork; \"réseau\", Lyon");
-  uset(&b, AM_EV_STATUS, AM_EV_SCHEDULED);
-  unset(&b, AM_EV_ENDS_AT);
-  tset(&b, AM_EV_CITY, "Lyon");
-  unset(&b, AM_EV_VENUE);
-  lset(&b, AM_EV_TAGS, "networking", NULL);
-  make_event(&a2); /* a later version of a */
+  fx_ann_text(&b, AM_EV_TITLE, "Afterwork; \"réseau\", Lyon");
+  fx_ann_uint(&b, AM_EV_STATUS, AM_EV_SCHEDULED);
+  fx_ann_unset(&b, AM_EV_ENDS_AT);
+  fx_ann_text(&b, AM_EV_CITY, "Lyon");
+  fx_ann_unset(&b, AM_EV_VENUE);
+  fx_ann_list(&b, AM_EV_TAGS, "networking", NULL);
+  fx_sample_event(&a2); /* a later version of a */
   a2.version = 20, a2.created = T0 + 86400;
-  tset(&a2, AM_EV_TITLE, "Gala des anciens — nouvelle date");
-  uset(&a2, AM_EV_STATUS, AM_EV_SCHEDULED);
-  make_event(&c);
+  fx_ann_text(&a2, AM_EV_TITLE, "Gala des anciens — nouvelle date");
+  fx_ann_uint(&a2, AM_EV_STATUS, AM_EV_SCHEDULED);
+  fx_sample_event(&c);
   c.object = 10, c.version = 21;
-  tset(&c, AM_EV_TITLE, "Conférence annulée");
-  uset(&c, AM_EV_STATUS, AM_EV_CANCELLED);
+  fx_ann_text(&c, AM_EV_TITLE, "Conférence annulée");
+  fx_ann_uint(&c, AM_EV_STATUS, AM_EV_CANCELLED);
   json_t *v1 = events_of(&a, &b, NULL), *v2 = events_of(&a2, &b, &c, NULL);
   int rc = 1;
   am_buf o1 = {0}, o2 = {0}, vc = {0};

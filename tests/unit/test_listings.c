@@ -15,52 +15,25 @@
 #include "crypto/sign.h"
 #include "store/announcements.h"
 #include "tests/test.h"
+#include "tests/unit/fixtures.h"
 
 #define NOW INT64_C(1767225600) /* 2026-01-01T00:00:00Z */
 #define DAY 86400
 #define NORIGINS 5 /* [0] is this node */
 
-static char root[] = "/tmp/amicale-test-listings-XXXXXX";
-static int seq;
 static am_identity ids[NORIGINS];
 static am_error err;
 
 /* ---- stores ------------------------------------------------------------------ */
 
-static am_store *open_dir(const char *dir, bool create) {
-  am_store *s = NULL;
-  am_store_opts o = {.create = create};
-  am_error e = {0};
-  if (am_store_open(&s, dir, &o, &e)) {
-    fprintf(stderr, "  open %s: %s\n", dir, e.msg);
-    return NULL;
-  }
-  am_store_set_signer(s, &ids[0]);
-  return s;
-}
-
-static int trust_fn(am_txn *t, void *arg) {
-  (void)arg;
-  for (int i = 1; i < NORIGINS; i++) {
-    am_trust tr = {.added = NOW};
-    memcpy(tr.key, ids[i].pk, 32);
-    int rc = am_trust_add(t, &tr, NULL, &err);
-    if (rc) return rc;
-  }
-  return 0;
-}
-
 /* A fresh store trusting every origin; dir_out (optional) gets its path. */
 static am_store *fresh(char *dir_out) {
-  char dir[256];
-  snprintf(dir, sizeof dir, "%s/node%d", root, ++seq);
-  if (mkdir(dir, 0700)) return NULL;
-  if (dir_out) strcpy(dir_out, dir);
-  am_store *s = open_dir(dir, true);
-  if (s && am_store_write(s, trust_fn, NULL, &err)) {
-    am_store_close(s);
-    return NULL;
-  }
+  am_store *s = fx_store_fresh(&ids[0], dir_out);
+  for (int i = 1; s && i < NORIGINS; i++)
+    if (fx_trust(s, ids[i].pk, "", NOW, NULL, &err)) {
+      am_store_close(s);
+      return NULL;
+    }
   return s;
 }
 
@@ -110,17 +83,6 @@ static uint32_t gen_rnd(gen *g, uint32_t n) {
 
 #define PICK(g, a) (a[gen_rnd(g, sizeof a / sizeof *a)])
 
-static void txt(am_aval *v, const char *s) {
-  free(v->s);
-  v->s = strdup(s);
-  v->set = true;
-}
-
-static void num(am_aval *v, uint64_t u) {
-  v->u = u;
-  v->set = true;
-}
-
 /* n distinct items from a (consecutive from a random start). */
 static void items(gen *g, am_aval *v, const char **a, size_t na, uint32_t n) {
   v->l.v = calloc(n, sizeof *v->l.v);
@@ -140,27 +102,27 @@ static char *sentence(gen *g, uint32_t n) {
 /* A random event (body and expiry; created when not ours). */
 static void gen_event_body(gen *g, am_ann *a, int64_t created) {
   am_aval *b = a->body;
-  txt(&b[AM_EV_TITLE], PICK(g, titles));
+  fx_ann_text(a, AM_EV_TITLE, PICK(g, titles));
   if (gen_rnd(g, 3)) {
     char *d = sentence(g, 3 + gen_rnd(g, 8));
-    txt(&b[AM_EV_DESCRIPTION], d);
+    fx_ann_text(a, AM_EV_DESCRIPTION, d);
     free(d);
   }
   uint64_t start = (uint64_t)(NOW - 20 * DAY) + gen_rnd(g, 80 * DAY);
-  num(&b[AM_EV_STARTS_AT], start);
+  fx_ann_uint(a, AM_EV_STARTS_AT, start);
   /* Durations of every class: none, hours, days, weeks, months, a year+. */
   static const uint64_t durations[] = {0, 2 * 3600, 3 * DAY, 20 * DAY, 200 * DAY, 400 * DAY};
   uint64_t d = durations[gen_rnd(g, 6)];
-  if (d) num(&b[AM_EV_ENDS_AT], start + d);
-  txt(&b[AM_EV_TIMEZONE], "Europe/Paris");
-  if (gen_rnd(g, 2)) txt(&b[AM_EV_VENUE], "Maison des Anciens");
-  if (gen_rnd(g, 6)) txt(&b[AM_EV_CITY], PICK(g, cities));
-  if (gen_rnd(g, 2)) txt(&b[AM_EV_COUNTRY], PICK(g, countries));
-  if (gen_rnd(g, 3) == 0) txt(&b[AM_EV_ONLINE], "https://visio.example.org/r/1");
-  if (gen_rnd(g, 2)) txt(&b[AM_EV_ORGANISER], "Association des anciens élèves");
+  if (d) fx_ann_uint(a, AM_EV_ENDS_AT, start + d);
+  fx_ann_text(a, AM_EV_TIMEZONE, "Europe/Paris");
+  if (gen_rnd(g, 2)) fx_ann_text(a, AM_EV_VENUE, "Maison des Anciens");
+  if (gen_rnd(g, 6)) fx_ann_text(a, AM_EV_CITY, PICK(g, cities));
+  if (gen_rnd(g, 2)) fx_ann_text(a, AM_EV_COUNTRY, PICK(g, countries));
+  if (gen_rnd(g, 3) == 0) fx_ann_text(a, AM_EV_ONLINE, "https://visio.example.org/r/1");
+  if (gen_rnd(g, 2)) fx_ann_text(a, AM_EV_ORGANISER, "Association des anciens élèves");
   if (gen_rnd(g, 4)) items(g, &b[AM_EV_TAGS], tags, sizeof tags / sizeof *tags, 1 + gen_rnd(g, 3));
   uint32_t st = gen_rnd(g, 10);
-  num(&b[AM_EV_STATUS], st < 7 ? AM_EV_SCHEDULED : st < 9 ? AM_EV_CANCELLED : AM_EV_POSTPONED);
+  fx_ann_uint(a, AM_EV_STATUS, st < 7 ? AM_EV_SCHEDULED : st < 9 ? AM_EV_CANCELLED : AM_EV_POSTPONED);
   uint64_t until = d ? start + d : start;
   uint64_t floor = until > (uint64_t)NOW ? until : (uint64_t)NOW;
   if (floor < (uint64_t)created) floor = (uint64_t)created;
@@ -169,23 +131,23 @@ static void gen_event_body(gen *g, am_ann *a, int64_t created) {
 
 static void gen_job_body(gen *g, am_ann *a) {
   am_aval *b = a->body;
-  txt(&b[AM_JOB_TITLE], PICK(g, titles));
-  txt(&b[AM_JOB_EMPLOYER], PICK(g, employers));
-  num(&b[AM_JOB_CONTRACT], gen_rnd(g, 8));
-  if (gen_rnd(g, 6)) txt(&b[AM_JOB_CITY], PICK(g, cities));
-  if (gen_rnd(g, 2)) txt(&b[AM_JOB_COUNTRY], PICK(g, countries));
-  if (gen_rnd(g, 4)) num(&b[AM_JOB_REMOTE], gen_rnd(g, 3));
+  fx_ann_text(a, AM_JOB_TITLE, PICK(g, titles));
+  fx_ann_text(a, AM_JOB_EMPLOYER, PICK(g, employers));
+  fx_ann_uint(a, AM_JOB_CONTRACT, gen_rnd(g, 8));
+  if (gen_rnd(g, 6)) fx_ann_text(a, AM_JOB_CITY, PICK(g, cities));
+  if (gen_rnd(g, 2)) fx_ann_text(a, AM_JOB_COUNTRY, PICK(g, countries));
+  if (gen_rnd(g, 4)) fx_ann_uint(a, AM_JOB_REMOTE, gen_rnd(g, 3));
   if (gen_rnd(g, 3)) {
     char *d = sentence(g, 3 + gen_rnd(g, 12));
-    txt(&b[AM_JOB_DESCRIPTION], d);
+    fx_ann_text(a, AM_JOB_DESCRIPTION, d);
     free(d);
   }
   if (gen_rnd(g, 4))
     items(g, &b[AM_JOB_SKILLS], skills, sizeof skills / sizeof *skills, 1 + gen_rnd(g, 4));
-  txt(&b[AM_JOB_APPLY], "https://example.com/apply");
-  num(&b[AM_JOB_POSTED], 20251201);
-  num(&b[AM_JOB_VALID_THROUGH], 20260601);
-  num(&b[AM_JOB_ALUMNI_ONLY], gen_rnd(g, 2));
+  fx_ann_text(a, AM_JOB_APPLY, "https://example.com/apply");
+  fx_ann_uint(a, AM_JOB_POSTED, 20251201);
+  fx_ann_uint(a, AM_JOB_VALID_THROUGH, 20260601);
+  fx_ann_uint(a, AM_JOB_ALUMNI_ONLY, gen_rnd(g, 2));
   a->expires = (uint64_t)NOW + DAY * (1 + gen_rnd(g, 120));
 }
 
@@ -399,21 +361,6 @@ static size_t live(const world *w) {
   return n;
 }
 
-typedef struct prune_arg {
-  int64_t now;
-  uint64_t n;
-} prune_arg;
-
-static int prune_fn(am_txn *t, void *arg) {
-  prune_arg *p = arg;
-  return am_ann_prune(t, p->now, &p->n, &err);
-}
-
-static int untrust_fn(am_txn *t, void *arg) {
-  uint64_t deleted;
-  return am_trust_remove(t, arg, &deleted, &err);
-}
-
 /* ---- tests ----------------------------------------------------------------------- */
 
 static void test_random_against_scan(void) {
@@ -443,14 +390,14 @@ static void test_random_against_scan(void) {
   random_queries(w->s, &w->g, 300);
 
   /* Expiry: a month later, part of them go. */
-  prune_arg pa = {NOW + 30 * DAY, 0};
-  CHECK_INT(am_store_write(w->s, prune_fn, &pa, &err), 0);
-  CHECK(pa.n > 20);
+  uint64_t pruned = 0;
+  CHECK_INT(fx_prune(w->s, NOW + 30 * DAY, &pruned, &err), 0);
+  CHECK(pruned > 20);
   CHECK(everything(w->s) < (long)live(w));
   random_queries(w->s, &w->g, 300);
 
   /* Trust removal: an origin's listings all go. */
-  CHECK_INT(am_store_write(w->s, untrust_fn, ids[2].pk, &err), 0);
+  CHECK_INT(fx_untrust(w->s, ids[2].pk, NULL, &err), 0);
   am_listing_query q;
   for (int k = AM_K_EVENT; k <= AM_K_JOB; k++) {
     am_listing_query_init(&q, k);
@@ -464,8 +411,7 @@ static void test_random_against_scan(void) {
   /* Everything withdrawn or expired: not one entry left. */
   for (size_t i = 0; i < w->n; i++)
     if (w->v[i].live && w->v[i].origin != 2) retract(w, &w->v[i], NOW + 30 * DAY);
-  pa = (prune_arg){NOW + 3000 * DAY, 0};
-  CHECK_INT(am_store_write(w->s, prune_fn, &pa, &err), 0);
+  CHECK_INT(fx_prune(w->s, NOW + 3000 * DAY, &pruned, &err), 0);
   size_t n[3];
   raw_counts(w->s, n);
   CHECK_INT(n[0], 0);
@@ -482,12 +428,12 @@ static am_ann one_event(uint64_t object, const char *city, uint64_t starts, uint
   am_ann a;
   am_ann_init(&a, AM_K_EVENT);
   a.object = object;
-  txt(&a.body[AM_EV_TITLE], "Rencontre des anciens");
-  num(&a.body[AM_EV_STARTS_AT], starts);
-  if (ends) num(&a.body[AM_EV_ENDS_AT], ends);
-  txt(&a.body[AM_EV_TIMEZONE], "America/Toronto");
-  if (city) txt(&a.body[AM_EV_CITY], city);
-  num(&a.body[AM_EV_STATUS], (uint64_t)status);
+  fx_ann_text(&a, AM_EV_TITLE, "Rencontre des anciens");
+  fx_ann_uint(&a, AM_EV_STARTS_AT, starts);
+  if (ends) fx_ann_uint(&a, AM_EV_ENDS_AT, ends);
+  fx_ann_text(&a, AM_EV_TIMEZONE, "America/Toronto");
+  if (city) fx_ann_text(&a, AM_EV_CITY, city);
+  fx_ann_uint(&a, AM_EV_STATUS, (uint64_t)status);
   a.expires = (ends ? ends : starts) + DAY;
   return a;
 }
@@ -594,9 +540,9 @@ static void test_delete_leaves_nothing(void) {
   CHECK_INT(publish(w, &j, NOW), 0);
   raw_counts(w->s, n);
   CHECK_INT(n[0], 1);
-  prune_arg pa = {NOW + 400 * DAY, 0};
-  CHECK_INT(am_store_write(w->s, prune_fn, &pa, &err), 0);
-  CHECK_INT(pa.n, 1);
+  uint64_t pruned = 0;
+  CHECK_INT(fx_prune(w->s, NOW + 400 * DAY, &pruned, &err), 0);
+  CHECK_INT(pruned, 1);
   raw_counts(w->s, n);
   CHECK_INT(n[0] + n[1] + n[2], 0);
   close_world(w);
@@ -756,7 +702,7 @@ static void test_damaged_index(void) {
 /* A store of format 4 (no catalog) holding listings gets them indexed when
  * first opened for writing. */
 static void test_upgrade_builds_listings(void) {
-  char dir[256], p[300];
+  char dir[256];
   world *w = calloc(1, sizeof *w);
   REQUIRE(w);
   w->g = (gen)GEN_INIT;
@@ -768,28 +714,7 @@ static void test_upgrade_builds_listings(void) {
   am_store_close(w->s);
 
   /* What format 4 had: none of the format-5 tables. */
-  MDB_env *env;
-  MDB_txn *txn;
-  MDB_dbi dbi;
-  snprintf(p, sizeof p, "%s/store", dir);
-  REQUIRE(mdb_env_create(&env) == 0);
-  mdb_env_set_maxdbs(env, 64);
-  REQUIRE(mdb_env_open(env, p, 0, 0600) == 0);
-  REQUIRE(mdb_txn_begin(env, NULL, 0, &txn) == 0);
-  static const char *const tables[] = {"dir", "dir_index", "dir_ref", "lst", "lst_index",
-                                       "lst_ref", "member_key", "member_code"};
-  for (size_t i = 0; i < sizeof tables / sizeof *tables; i++) {
-    int rc = mdb_dbi_open(txn, tables[i], 0, &dbi);
-    if (rc == MDB_NOTFOUND) continue;
-    REQUIRE(rc == 0);
-    REQUIRE(mdb_drop(txn, dbi, 1) == 0);
-  }
-  REQUIRE(mdb_dbi_open(txn, "meta", 0, &dbi) == 0);
-  uint8_t four[4] = {0, 0, 0, 4};
-  MDB_val k = {6, "format"}, v = {4, four};
-  REQUIRE(mdb_put(txn, dbi, &k, &v, 0) == 0);
-  REQUIRE(mdb_txn_commit(txn) == 0);
-  mdb_env_close(env);
+  REQUIRE(fx_store_to_format4(dir, NULL, NULL) == 0);
 
   /* Read-only, not upgraded: the listings are answered by the scan. */
   am_store *s = NULL;
@@ -799,7 +724,7 @@ static void test_upgrade_builds_listings(void) {
   CHECK_INT(everything(s), before);
   am_store_close(s);
 
-  REQUIRE((w->s = open_dir(dir, false)) != NULL);
+  REQUIRE((w->s = fx_store_open(dir, false, &ids[0])) != NULL);
   CHECK(am_store_has_catalog(w->s));
   size_t n[3];
   raw_counts(w->s, n);
@@ -814,7 +739,7 @@ static void test_upgrade_builds_listings(void) {
 }
 
 int main(void) {
-  if (!mkdtemp(root)) return 1;
+  if (!fx_scratch("listings")) return 1;
   for (int i = 0; i < NORIGINS; i++)
     if (am_identity_generate(&ids[i], NULL)) return 1;
   RUN(test_random_against_scan);
@@ -824,8 +749,6 @@ int main(void) {
   RUN(test_damaged_index);
   RUN(test_upgrade_builds_listings);
   for (int i = 0; i < NORIGINS; i++) am_identity_wipe(&ids[i]);
-  char cmd[300];
-  snprintf(cmd, sizeof cmd, "rm -rf %s", root);
-  if (system(cmd)) return 1;
+  if (fx_scratch_remove()) return 1;
   return TEST_SUMMARY();
 }

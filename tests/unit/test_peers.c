@@ -10,26 +10,12 @@
 
 #include "store/announcements.h"
 #include "tests/test.h"
+#include "tests/unit/fixtures.h"
 
 #define NOW INT64_C(1767225600) /* 2026-01-01T00:00:00Z */
 #define DAY INT64_C(86400)
 
-static char root[] = "/tmp/amicale-test-peers-XXXXXX";
-static int seq;
 static am_error err;
-
-static am_store *fresh(void) {
-  char dir[256];
-  snprintf(dir, sizeof dir, "%s/node%d", root, ++seq);
-  if (mkdir(dir, 0700)) return NULL;
-  am_store *s = NULL;
-  am_store_opts o = {.create = true};
-  if (am_store_open(&s, dir, &o, &err)) {
-    fprintf(stderr, "  open %s: %s\n", dir, err.msg);
-    return NULL;
-  }
-  return s;
-}
 
 static void key_of(uint8_t key[32], int n) {
   memset(key, 0, 32);
@@ -97,23 +83,10 @@ static am_peer make_peer(int n, const char *address, const char *name) {
   return p;
 }
 
-/* Writes raw bytes as the value of a key in a table (a damaged record). */
-typedef struct raw {
-  int db;
-  const void *k, *v;
-  size_t klen, vlen;
-} raw;
-
-static int raw_fn(am_txn *t, void *arg) {
-  raw *r = arg;
-  MDB_val k = {r->klen, (void *)r->k}, v = {r->vlen, (void *)r->v};
-  return mdb_put(t->txn, am_store_db(t->store, r->db), &k, &v, 0) ? AM_EIO : 0;
-}
-
 /* ---- peers ----------------------------------------------------------------------------- */
 
 static void test_put_get(void) {
-  am_store *s = fresh();
+  am_store *s = fx_store_fresh(NULL, NULL);
   REQUIRE(s);
   op o = {.kind = PUT, .peer = make_peer(1, "School.Example:7400", "École Partenaire")};
   o.peer.via = AM_PEER_VIA_ACCEPTED;
@@ -143,7 +116,7 @@ static void test_put_get(void) {
 }
 
 static void test_put_refusals(void) {
-  am_store *s = fresh();
+  am_store *s = fx_store_fresh(NULL, NULL);
   REQUIRE(s);
   op o = {.kind = PUT, .peer = make_peer(1, "school.example", "x")};
   CHECK_INT(wr(s, &o), AM_EINVAL);
@@ -167,7 +140,7 @@ static void test_put_refusals(void) {
 }
 
 static void test_each_find_remove(void) {
-  am_store *s = fresh();
+  am_store *s = fx_store_fresh(NULL, NULL);
   REQUIRE(s);
   op o = {.kind = PUT};
   o.peer = make_peer(3, "c.example:1", "Lycée Ampère");
@@ -241,7 +214,7 @@ static void test_each_find_remove(void) {
 }
 
 static void test_block(void) {
-  am_store *s = fresh();
+  am_store *s = fx_store_fresh(NULL, NULL);
   REQUIRE(s);
   op b = {.kind = BLOCK, .flag = true, .now = NOW};
   key_of(b.key, 7);
@@ -280,7 +253,7 @@ static void test_block(void) {
 }
 
 static void test_stats(void) {
-  am_store *s = fresh();
+  am_store *s = fx_store_fresh(NULL, NULL);
   REQUIRE(s);
   op p = {.kind = PUT, .peer = make_peer(1, "a.example:7400", "A")};
   CHECK_INT(wr(s, &p), 0);
@@ -362,7 +335,7 @@ static int batch_fn(am_txn *t, void *arg) {
 }
 
 static void test_stats_batch(void) {
-  am_store *s = fresh();
+  am_store *s = fx_store_fresh(NULL, NULL);
   REQUIRE(s);
   op p = {.kind = PUT};
   for (int i = 1; i <= 20; i += 2) {
@@ -379,13 +352,8 @@ static void test_stats_batch(void) {
   am_store_close(s);
 }
 
-static void put_raw(am_store *s, int db, const void *k, size_t kl, const void *v, size_t vl) {
-  raw r = {db, k, v, kl, vl};
-  CHECK_INT(am_store_write(s, raw_fn, &r, NULL), 0);
-}
-
 static void test_damaged_peer(void) {
-  am_store *s = fresh();
+  am_store *s = fx_store_fresh(NULL, NULL);
   REQUIRE(s);
   op p = {.kind = PUT, .peer = make_peer(1, "a.example:1", "A")};
   CHECK_INT(wr(s, &p), 0);
@@ -409,7 +377,7 @@ static void test_damaged_peer(void) {
     {"\x9f\x01\xa0\xa0\x00\xc2\x00\x00\x00\xa0\x00\x00\x00\x00\x00\xcb\x00\x00\x00\x00\x00\x00\x00\x00", 24}, /* float */
   };
   for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
-    put_raw(s, AM_DB_PEER, key, 32, bad[i].v, bad[i].n);
+    CHECK_INT(fx_put_raw(s, AM_DB_PEER, key, 32, bad[i].v, bad[i].n), 0);
     op g = {.kind = GET};
     memcpy(g.key, key, 32);
     if (rd(s, &g) != AM_ECORRUPT) {
@@ -430,14 +398,14 @@ static void test_damaged_peer(void) {
     CHECK(strstr(err.msg, "damaged") != NULL);
   }
   /* The well-formed minimum decodes (and later elements are ignored). */
-  put_raw(s, AM_DB_PEER, key, 32, "\x9f\x01\xa0\xa0\x00\xc2\x00\x00\x00\xa0\x00\x00\x00\x00\x00\x00", 16);
+  CHECK_INT(fx_put_raw(s, AM_DB_PEER, key, 32, "\x9f\x01\xa0\xa0\x00\xc2\x00\x00\x00\xa0\x00\x00\x00\x00\x00\x00", 16), 0);
   op g = {.kind = GET};
   memcpy(g.key, key, 32);
   CHECK_INT(rd(s, &g), 0);
-  put_raw(s, AM_DB_PEER, key, 32, "\xdc\x00\x10\x01\xa0\xa0\x00\xc2\x00\x00\x00\xa0\x00\x00\x00\x00\x00\x00\xc0", 19);
+  CHECK_INT(fx_put_raw(s, AM_DB_PEER, key, 32, "\xdc\x00\x10\x01\xa0\xa0\x00\xc2\x00\x00\x00\xa0\x00\x00\x00\x00\x00\x00\xc0", 19), 0);
   CHECK_INT(rd(s, &g), 0);
   /* A key of the wrong size. */
-  put_raw(s, AM_DB_PEER, "short", 5, "\x9f\x01\xa0\xa0\x00\xc2\x00\x00\x00\xa0\x00\x00\x00\x00\x00\x00", 16);
+  CHECK_INT(fx_put_raw(s, AM_DB_PEER, "short", 5, "\x9f\x01\xa0\xa0\x00\xc2\x00\x00\x00\xa0\x00\x00\x00\x00\x00\x00", 16), 0);
   op l = {.kind = LIST};
   CHECK_INT(rd(s, &l), AM_ECORRUPT);
   CHECK(strstr(err.msg, "a key of 5 bytes") != NULL);
@@ -452,7 +420,7 @@ static void make_proof(op *r, const uint8_t secret[16], uint8_t hbyte) {
 }
 
 static void test_invite_create_redeem(void) {
-  am_store *s = fresh();
+  am_store *s = fx_store_fresh(NULL, NULL);
   REQUIRE(s);
   op c = {.kind = CREATE, .now = NOW, .expires = NOW + 7 * DAY, .uses = 2};
   CHECK_INT(wr(s, &c), 0);
@@ -489,7 +457,7 @@ static void test_invite_create_redeem(void) {
 }
 
 static void test_invite_refusals(void) {
-  am_store *s = fresh();
+  am_store *s = fx_store_fresh(NULL, NULL);
   REQUIRE(s);
   op c = {.kind = CREATE, .now = NOW, .expires = NOW + DAY, .uses = 1};
   CHECK_INT(wr(s, &c), 0);
@@ -546,7 +514,7 @@ static void test_invite_refusals(void) {
 }
 
 static void test_invite_create_limits(void) {
-  am_store *s = fresh();
+  am_store *s = fx_store_fresh(NULL, NULL);
   REQUIRE(s);
   op c = {.kind = CREATE, .now = NOW, .expires = NOW + DAY, .uses = 0};
   CHECK_INT(wr(s, &c), AM_EUSAGE);
@@ -578,7 +546,7 @@ static size_t invites(am_store *s) {
 }
 
 static void test_invite_prune_and_find(void) {
-  am_store *s = fresh();
+  am_store *s = fx_store_fresh(NULL, NULL);
   REQUIRE(s);
   /* A: expires at day 1. B: used up at day 2. C: valid until day 100. */
   op a = {.kind = CREATE, .now = NOW, .expires = NOW + DAY, .uses = 1};
@@ -629,7 +597,7 @@ static void test_invite_prune_and_find(void) {
 }
 
 static void test_damaged_invite(void) {
-  am_store *s = fresh();
+  am_store *s = fx_store_fresh(NULL, NULL);
   REQUIRE(s);
   op c = {.kind = CREATE, .now = NOW, .expires = NOW + DAY, .uses = 1};
   CHECK_INT(wr(s, &c), 0);
@@ -640,7 +608,7 @@ static void test_damaged_invite(void) {
     {"\xde\x00\x00", 3},                                        /* a map */
   };
   for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
-    put_raw(s, AM_DB_INVITE, c.inv.id, 8, bad[i].v, bad[i].n);
+    CHECK_INT(fx_put_raw(s, AM_DB_INVITE, c.inv.id, 8, bad[i].v, bad[i].n), 0);
     op g = {.kind = IGET};
     memcpy(g.id, c.inv.id, 8);
     CHECK_INT(rd(s, &g), AM_ECORRUPT);
@@ -669,18 +637,18 @@ static void test_damaged_invite(void) {
   v[n++] = 0x96, v[n++] = 0xc4, v[n++] = 32;
   memset(v + n, 7, 32), n += 32;
   v[n++] = 0, v[n++] = 0x10, v[n++] = 2, v[n++] = 1, v[n++] = 0;
-  put_raw(s, AM_DB_INVITE, c.inv.id, 8, v, n);
+  CHECK_INT(fx_put_raw(s, AM_DB_INVITE, c.inv.id, 8, v, n), 0);
   op g = {.kind = IGET};
   memcpy(g.id, c.inv.id, 8);
   CHECK_INT(rd(s, &g), AM_ECORRUPT);
   v[n - 3] = 1;
-  put_raw(s, AM_DB_INVITE, c.inv.id, 8, v, n);
+  CHECK_INT(fx_put_raw(s, AM_DB_INVITE, c.inv.id, 8, v, n), 0);
   CHECK_INT(rd(s, &g), 0);
   am_store_close(s);
 }
 
 int main(void) {
-  if (!mkdtemp(root)) return 1;
+  if (!fx_scratch("peers")) return 1;
   if (am_crypto_init()) return 1;
   RUN(test_put_get);
   RUN(test_put_refusals);
@@ -694,8 +662,6 @@ int main(void) {
   RUN(test_invite_create_limits);
   RUN(test_invite_prune_and_find);
   RUN(test_damaged_invite);
-  char cmd[300];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
-  if (system(cmd)) fprintf(stderr, "could not remove %s\n", root);
+  fx_scratch_remove();
   return TEST_SUMMARY();
 }

@@ -7,8 +7,8 @@
 #include "store/datadir.h"
 #include "store/search.h"
 #include "tests/test.h"
+#include "tests/unit/fixtures.h"
 
-static char root[] = "/tmp/amicale-test-search-XXXXXX";
 
 static uint64_t rng = 12345;
 static uint32_t rnd(uint32_t n) {
@@ -170,7 +170,7 @@ static world *make_world(const char *name, size_t count) {
   char dir[256];
   am_error err = {0};
   world *w = calloc(1, sizeof *w);
-  snprintf(dir, sizeof dir, "%s/%s", root, name);
+  snprintf(dir, sizeof dir, "%s/%s", fx_scratch_dir(), name);
   if (am_node_create(dir, "Search", AM_KIND_SCHOOL, 0, &err) ||
       am_node_open(&w->n, dir, AM_NODE_STORE, &err)) {
     fprintf(stderr, "%s\n", err.msg);
@@ -294,7 +294,7 @@ static void test_what_users_type(void) {
   char dir[256];
   am_error err = {0};
   am_node n;
-  snprintf(dir, sizeof dir, "%s/users", root);
+  snprintf(dir, sizeof dir, "%s/users", fx_scratch_dir());
   REQUIRE(am_node_create(dir, "U", AM_KIND_SCHOOL, 0, &err) == 0);
   REQUIRE(am_node_open(&n, dir, AM_NODE_STORE, &err) == 0);
   static const named people[] = {
@@ -343,7 +343,7 @@ static void test_long_exact_value(void) {
   am_error err = {0};
   am_node n;
   for (int i = 0; i < 60; i++) strcat(value, "\xef\xb7\xba"); /* U+FDFA */
-  snprintf(dir, sizeof dir, "%s/long", root);
+  snprintf(dir, sizeof dir, "%s/long", fx_scratch_dir());
   REQUIRE(am_node_create(dir, "L", AM_KIND_SCHOOL, 0, &err) == 0);
   REQUIRE(am_node_open(&n, dir, AM_NODE_STORE, &err) == 0);
   REQUIRE(am_store_write(n.store, add_long_fn, value, &err) == 0);
@@ -356,13 +356,11 @@ static void test_long_exact_value(void) {
 }
 
 int main(void) {
-  if (!mkdtemp(root)) return 1;
+  if (!fx_scratch("search")) return 1;
   RUN(test_what_users_type);
   RUN(test_long_exact_value);
   RUN(test_index_equals_scan_small);
   RUN(test_index_equals_scan_large);
-  char cmd[300];
-  snprintf(cmd, sizeof cmd, "rm -rf %s", root);
-  if (system(cmd)) return 1;
+  if (fx_scratch_remove()) return 1;
   return TEST_SUMMARY();
 }
