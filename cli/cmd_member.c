@@ -398,20 +398,6 @@ static int acct_invite_fn(am_txn *t, void *arg) {
   return rc;
 }
 
-/* "30m", "12h", "7d", "2w" -> seconds; -1 when malformed. */
-static int64_t duration(const char *s) {
-  char *end;
-  if (!s || *s < '0' || *s > '9') return -1;
-  long long v = strtoll(s, &end, 10);
-  if (v <= 0 || v > 100000 || end[0] == '\0' || end[1] != '\0') return -1;
-  switch (*end) {
-  case 'm': return v * 60;
-  case 'h': return v * 3600;
-  case 'd': return v * 86400;
-  case 'w': return v * 7 * 86400;
-  default: return -1;
-  }
-}
 
 static int member_invite(int argc, char **argv) {
   static const am_opt spec[] = {{"expires", true}, {"address", true}, {"json", false},
@@ -423,7 +409,7 @@ static int member_invite(int argc, char **argv) {
   if (a.npos != 1)
     return am_cli_usage("usage: amicale member invite ID|EMAIL [--expires 7d] [--json]");
   const char *exp = am_args_get(&a, "expires");
-  int64_t ttl = exp ? duration(exp) : AM_LOGIN_TTL_DEFAULT;
+  int64_t ttl = exp ? am_duration_parse(exp) : AM_LOGIN_TTL_DEFAULT;
   if (ttl < 3600 || ttl > AM_LOGIN_TTL_MAX)
     return am_cli_usage("--expires '%s': a login code is valid from 1h to 30d (30m, 12h, 7d, 2w)",
                         exp ? exp : "");

@@ -511,20 +511,6 @@ int cmd_peer(int argc, char **argv) {
 
 /* ---- invite ----------------------------------------------------------------- */
 
-/* "30m", "12h", "7d", "2w" -> seconds; -1 when malformed. */
-static int64_t parse_duration(const char *s) {
-  char *end;
-  if (!s || *s < '0' || *s > '9') return -1;
-  long long v = strtoll(s, &end, 10);
-  if (v <= 0 || v > 100000 || end[0] == '\0' || end[1] != '\0') return -1;
-  switch (*end) {
-  case 'm': return v * 60;
-  case 'h': return v * 3600;
-  case 'd': return v * 86400;
-  case 'w': return v * 7 * 86400;
-  default: return -1;
-  }
-}
 
 typedef struct invite_ctx {
   int64_t now, expires;
@@ -665,7 +651,7 @@ int cmd_invite(int argc, char **argv) {
     return am_cli_usage("unknown command 'invite %s' (see amicale invite --help)", sub);
   if (a.npos) return am_cli_usage("invite create takes options only (see amicale invite --help)");
   const char *exp = am_args_get(&a, "expires");
-  int64_t ttl = exp ? parse_duration(exp) : 7 * 86400;
+  int64_t ttl = exp ? am_duration_parse(exp) : 7 * 86400;
   if (ttl < 0)
     return am_cli_usage("--expires '%s' is not a duration such as 30m, 12h, 7d or 2w", exp);
   if (ttl > AM_INVITE_TTL_MAX) return am_cli_usage("--expires '%s': an invitation is valid at most 365 days", exp);

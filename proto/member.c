@@ -291,6 +291,20 @@ int64_t am_now(void) {
   return (int64_t)time(NULL);
 }
 
+int64_t am_duration_parse(const char *s) {
+  char *end;
+  if (!s || *s < '0' || *s > '9') return -1;
+  long long v = strtoll(s, &end, 10);
+  if (v <= 0 || v > 100000 || end[0] == '\0' || end[1] != '\0') return -1;
+  switch (*end) {
+  case 'm': return v * 60;
+  case 'h': return v * 3600;
+  case 'd': return v * 86400;
+  case 'w': return v * 7 * 86400;
+  default: return -1;
+  }
+}
+
 uint32_t am_today(void) {
   time_t t = (time_t)am_now();
   struct tm tm;

@@ -184,5 +184,7 @@ int am_url_normalise(char **s, size_t max, am_error *err);
  * control timestamps. am_today() is the UTC date as YYYYMMDD. */
 int64_t am_now(void);
 uint32_t am_today(void);
+/* "30m", "12h", "7d", "2w" -> seconds (1 to 100000 units); -1 when malformed. */
+int64_t am_duration_parse(const char *s);
 
 #endif

@@ -334,6 +334,55 @@ int am_accounts_code_of(am_txn *t, uint64_t member_id, int64_t now, am_mcode *ou
   return found ? 0 : AM_ENOTFOUND;
 }
 
+/* Calls fn on each key of member_id, the cursor on it (the table is keyed
+ * by public key: every key is read). fn returns an LMDB code. */
+typedef int (*key_fn)(MDB_cursor *c, MDB_val *k, MDB_val *v, void *arg);
+
+static int each_key_of(am_txn *t, uint64_t member_id, key_fn fn, void *arg, const char *what,
+                       am_error *err) {
+  if (!am_store_has_catalog(t->store)) return 0;
+  MDB_cursor *c;
+  int rc = mdb_cursor_open(t->txn, db(t, AM_DB_MKEY), &c);
+  if (rc) return am_store_mdb_error(t, rc, "reading the member keys", err);
+  MDB_val k, v;
+  am_mkey r;
+  for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+       rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+    if (key_decode(&k, &v, &r)) {
+      mdb_cursor_close(c);
+      return damaged(err, "member_key");
+    }
+    if (r.member_id == member_id && (rc = fn(c, &k, &v, arg))) break;
+  }
+  mdb_cursor_close(c);
+  if (rc == MDB_NOTFOUND) return 0;
+  return am_store_mdb_error(t, rc, what, err);
+}
+
+typedef struct revoke_arg {
+  int64_t when;
+  size_t *count;
+} revoke_arg;
+
+/* Marks the key under the cursor revoked (kept, so its holder is told why). */
+static int revoke_one(MDB_cursor *c, MDB_val *k, MDB_val *v, void *arg) {
+  revoke_arg *r = arg;
+  am_mkey cur;
+  if (key_decode(k, v, &cur) || cur.revoked) return 0;
+  uint8_t b[KEY_LEN];
+  memcpy(b, v->mv_data, KEY_LEN);
+  put64(b + 24, r->when);
+  MDB_val nv = {sizeof b, b};
+  int rc = mdb_cursor_put(c, k, &nv, MDB_CURRENT);
+  if (!rc) (*r->count)++;
+  return rc;
+}
+
+static int delete_one(MDB_cursor *c, MDB_val *k, MDB_val *v, void *arg) {
+  (void)k, (void)v, (void)arg;
+  return mdb_cursor_del(c, 0);
+}
+
 int am_accounts_revoke(am_txn *t, uint64_t member_id, const uint8_t *key, int64_t now,
                        size_t *count, am_error *err) {
   *count = 0;
@@ -354,49 +403,13 @@ int am_accounts_revoke(am_txn *t, uint64_t member_id, const uint8_t *key, int64_
     *count = 1;
     return key_put(t, &k, err);
   }
-  if (!am_store_has_catalog(t->store)) return 0;
-  MDB_cursor *c;
-  if ((rc = mdb_cursor_open(t->txn, db(t, AM_DB_MKEY), &c)))
-    return am_store_mdb_error(t, rc, "reading the member keys", err);
-  MDB_val k, v;
-  am_mkey r;
-  for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
-       rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-    if (key_decode(&k, &v, &r)) {
-      mdb_cursor_close(c);
-      return damaged(err, "member_key");
-    }
-    if (r.member_id != member_id || r.revoked) continue;
-    uint8_t b[KEY_LEN];
-    memcpy(b, v.mv_data, KEY_LEN);
-    put64(b + 24, now > 0 ? now : 1);
-    MDB_val nv = {sizeof b, b};
-    if ((rc = mdb_cursor_put(c, &k, &nv, MDB_CURRENT))) break;
-    (*count)++;
-  }
-  mdb_cursor_close(c);
-  if (rc == MDB_NOTFOUND) return 0;
-  return am_store_mdb_error(t, rc, "revoking member keys", err);
+  revoke_arg r = {now > 0 ? now : 1, count};
+  return each_key_of(t, member_id, revoke_one, &r, "revoking member keys", err);
 }
 
 int am_accounts_forget_member(am_txn *t, uint64_t member_id, am_error *err) {
   drop_arg a = {member_id, 0};
   int rc = codes_drop(t, drop_member, &a, err);
-  if (rc || !am_store_has_catalog(t->store)) return rc;
-  MDB_cursor *c;
-  if ((rc = mdb_cursor_open(t->txn, db(t, AM_DB_MKEY), &c)))
-    return am_store_mdb_error(t, rc, "reading the member keys", err);
-  MDB_val k, v;
-  am_mkey r;
-  for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
-       rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-    if (key_decode(&k, &v, &r)) {
-      mdb_cursor_close(c);
-      return damaged(err, "member_key");
-    }
-    if (r.member_id == member_id && (rc = mdb_cursor_del(c, 0))) break;
-  }
-  mdb_cursor_close(c);
-  if (rc == MDB_NOTFOUND) return 0;
-  return am_store_mdb_error(t, rc, "deleting the member's keys", err);
+  if (rc) return rc;
+  return each_key_of(t, member_id, delete_one, NULL, "deleting the member's keys", err);
 }

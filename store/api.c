@@ -137,18 +137,10 @@ static int p_time(const params *p, const char *k, bool end_of_day, uint64_t *out
 
 /* "7d", "24h", "2w", "30m", or a time as p_time. */
 static int p_since(const params *p, const char *k, int64_t now, uint64_t *out) {
-  const json_t *v = get(p, k);
-  const char *s = json_string_value(v);
-  if (s && *s) {
-    char *end;
-    unsigned long long n = strtoull(s, &end, 10);
-    uint64_t unit = !strcmp(end, "m") ? 60 : !strcmp(end, "h") ? 3600 : !strcmp(end, "d") ? 86400
-                    : !strcmp(end, "w") ? 7 * 86400 : 0;
-    if (unit && end != s && n <= 3650ULL * 86400 / unit) {
-      uint64_t back = n * unit;
-      *out = (uint64_t)now > back ? (uint64_t)now - back : 0;
-      return 0;
-    }
+  int64_t back = am_duration_parse(json_string_value(get(p, k)));
+  if (back > 0) {
+    *out = now > back ? (uint64_t)(now - back) : 0;
+    return 0;
   }
   return p_time(p, k, false, out);
 }

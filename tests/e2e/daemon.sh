@@ -95,4 +95,13 @@ peer_state() {
 
 peer_connected() { [ "$(peer_state "$1" "$2")" = connected ]; }
 
+# Makes running nodes A and B (names as given to node_init) peers of each
+# other, and waits until they are connected.
+peer_pair() {
+  "$AMICALE_BIN" peer add --dir "$T/$1" "$(_var ADDR_"$2")" "$(_var KEY_"$2")" --name "$2" >/dev/null
+  "$AMICALE_BIN" peer add --dir "$T/$2" "$(_var ADDR_"$1")" "$(_var KEY_"$1")" --name "$1" >/dev/null
+  wait_for "$1 connected to $2" 20 peer_connected "$T/$1" "$(_var KEY_"$2")"
+}
+_var() { printf '%s' "${!1}"; }
+
 log_has() { grep -qF -- "$2" "$T/$1.log"; }

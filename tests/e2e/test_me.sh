@@ -13,9 +13,7 @@ node_init A school
 node_init B school
 for n in A B; do daemon_start "$n"; done
 cli() { env -u AMICALE_MEMBER_DIR "$AMICALE_BIN" "$@"; }
-cli peer add --dir "$T/A" "$ADDR_B" "$KEY_B" --name B >/dev/null
-cli peer add --dir "$T/B" "$ADDR_A" "$KEY_A" --name A >/dev/null
-wait_for "A connected to B" 20 peer_connected "$T/A" "$KEY_B"
+peer_pair A B
 cli member add --dir "$T/B" --given-name Bruno --family-name Peer --employer Bcorp \
   --consent-listed yes --consent-federation yes >/dev/null
 cli member add --dir "$T/A" --given-name Camille --family-name Durand --email camille@example.org \

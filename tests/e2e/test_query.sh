@@ -15,9 +15,7 @@ node_init A school
 node_init B company
 for n in A B; do daemon_start "$n"; done
 cli() { "$AMICALE_BIN" "$@"; }
-cli peer add --dir "$T/A" "$ADDR_B" "$KEY_B" --name B >/dev/null
-cli peer add --dir "$T/B" "$ADDR_A" "$KEY_A" --name A >/dev/null
-wait_for "A connected to B" 20 peer_connected "$T/A" "$KEY_B"
+peer_pair A B
 
 cli member add --dir "$T/A" --given-name Éléonore --family-name Dubois --promo 2012 --city Montréal \
   --employer Airbus --sector Aéronautique --skill Python --consent-federation yes >/dev/null

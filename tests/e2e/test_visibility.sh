@@ -16,9 +16,7 @@ node_init A school
 node_init B school
 for n in A B; do daemon_start "$n"; done
 cli() { "$AMICALE_BIN" "$@"; }
-cli peer add --dir "$T/A" "$ADDR_B" "$KEY_B" --name B >/dev/null
-cli peer add --dir "$T/B" "$ADDR_A" "$KEY_A" --name A >/dev/null
-wait_for "A connected to B" 20 peer_connected "$T/A" "$KEY_B"
+peer_pair A B
 
 # Alice: one value per level. Sector and phone private, city and bio for her
 # school, employer and job title for the federation. A value that must not
