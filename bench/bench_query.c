@@ -33,6 +33,7 @@
 #include "crypto/sign.h"
 #include "store/announcements.h"
 #include "store/directory.h"
+#include "store/listings.h"
 
 #define NORIGINS 50
 #define BATCH 20000
@@ -393,20 +394,133 @@ static am_store *measure_upgrade(am_store *s, const char *dir, double fill_s) {
   return out;
 }
 
+/* ---- --listings N: events and job offers in the same store ---------------- */
+
+#define CITY_SAMPLES 64
+
+typedef struct lfill {
+  gen g, after;
+  am_identity *origins;
+  int64_t now;
+  uint64_t vbase, next, end;
+  char cities[CITY_SAMPLES][101]; /* of events generated, to query */
+  int ncities;
+} lfill;
+
+/* Events and jobs alike from every origin (versions above the profiles'). */
+static int lfill_fn(am_txn *t, void *arg) {
+  lfill *f = arg;
+  gen g = f->g;
+  am_error err = {0};
+  for (uint64_t j = f->next; j < f->end; j++) {
+    int o = (int)(j % NORIGINS);
+    uint64_t k = j / NORIGINS;
+    am_ann a;
+    am_ann_init(&a, j % 2 ? AM_K_JOB : AM_K_EVENT);
+    gen_body(&g, &a, (uint64_t)f->now);
+    memcpy(a.origin, f->origins[o].pk, AM_ANN_KEY_BYTES);
+    a.object = k + 1, a.version = f->vbase + k + 1, a.created = (uint64_t)f->now - 3600;
+    if (a.kind == AM_K_EVENT && a.body[AM_EV_CITY].set && f->ncities < CITY_SAMPLES && !(j % 97))
+      snprintf(f->cities[f->ncities++], sizeof f->cities[0], "%s", a.body[AM_EV_CITY].s);
+    int rc = apply_unsigned(t, &a, f->now, &err);
+    am_ann_free(&a);
+    if (rc) {
+      fprintf(stderr, "bench_query: %s\n", err.msg);
+      return rc;
+    }
+  }
+  f->after = g;
+  return 0;
+}
+
+typedef struct lrun {
+  am_listing_query q;
+  bool scan;
+  am_listings r;
+} lrun;
+
+static int lrun_fn(am_txn *t, void *arg) {
+  lrun *r = arg;
+  return (r->scan ? am_listings_scan : am_listings_search)(t, &r->q, &r->r, NULL);
+}
+
+static double lrun_one(am_store *s, lrun *r) {
+  am_error err = {0};
+  double t0 = bench_now();
+  if (am_store_read(s, lrun_fn, r, &err)) fprintf(stderr, "bench_query: %s\n", err.msg);
+  return bench_now() - t0;
+}
+
+/* Upcoming events in a city, indexed beside the scan of the same store. */
+static int bench_listings_in(am_store *s, am_identity *origins, int64_t now, uint64_t profiles,
+                             uint64_t n, int nq, int nscan) {
+  lfill *f = calloc(1, sizeof *f);
+  if (!f) return 1;
+  *f = (lfill){.g = {0xBADC0FFEE0DDF00DULL}, .origins = origins, .now = now,
+               .vbase = profiles / NORIGINS + 10};
+  double t0 = bench_now();
+  am_error err = {0};
+  for (uint64_t i = 0; i < n; i += BATCH) {
+    f->next = i, f->end = i + BATCH < n ? i + BATCH : n;
+    if (am_store_write(s, lfill_fn, f, &err)) { free(f); return 1; }
+    f->g = f->after;
+  }
+  printf("%llu events and job offers added in %.1f s\n", (unsigned long long)n, bench_now() - t0);
+  if (!f->ncities) { free(f); return 1; }
+  double *lat = calloc((size_t)nq, sizeof *lat);
+  size_t matched = 0;
+  for (int i = 0; i < nq; i++) {
+    lrun r = {0};
+    am_listing_query_init(&r.q, AM_K_EVENT);
+    r.q.from = (uint64_t)now, r.q.city = f->cities[i % f->ncities], r.q.limit = 20;
+    lat[i] = lrun_one(s, &r);
+    matched += r.r.total;
+    am_listings_free(&r.r);
+  }
+  qsort(lat, (size_t)nq, sizeof *lat, dbl_cmp);
+  double med = lat[nq / 2], p99 = lat[(size_t)((nq - 1) * 0.99)], scan = 0;
+  for (int i = 0; i < nscan; i++) {
+    lrun r = {0}, rs = {0};
+    am_listing_query_init(&r.q, AM_K_EVENT);
+    r.q.from = (uint64_t)now, r.q.city = f->cities[i % f->ncities], r.q.limit = 20;
+    rs.q = r.q, rs.scan = true;
+    lrun_one(s, &r);
+    scan += lrun_one(s, &rs);
+    bool same_ids = r.r.total == rs.r.total && r.r.n == rs.r.n;
+    for (size_t k = 0; same_ids && k < r.r.n; k++)
+      same_ids = !memcmp(r.r.v[k].id, rs.r.v[k].id, AM_ANN_ID_BYTES);
+    am_listings_free(&r.r), am_listings_free(&rs.r);
+    if (!same_ids) {
+      fprintf(stderr, "bench_query: the scan and the index disagree on upcoming events\n");
+      free(lat), free(f);
+      return 1;
+    }
+  }
+  scan /= nscan;
+  printf("%-24s indexed: median %8.3f ms  p99 %8.3f ms  (%.0f matches on average)\n"
+         "%-24s scan:    mean   %8.1f ms over %d runs  ->  median %.0fx faster\n",
+         "upcoming events in city", med * 1e3, p99 * 1e3, (double)matched / nq, "", scan * 1e3,
+         nscan, scan / med);
+  free(lat), free(f);
+  return 0;
+}
+
 int main(int argc, char **argv) {
   uint64_t n = 1000000;
   int nq = 200, nscan = 3;
   bool upgrade = false;
+  uint64_t nlist = 100000;
   const char *quick = getenv("BENCH_QUICK");
-  if (quick && *quick && strcmp(quick, "0")) n = 20000;
+  if (quick && *quick && strcmp(quick, "0")) n = 20000, nlist = 4000;
   for (int i = 1; i < argc; i++) {
-    if (!strcmp(argv[i], "--quick")) n = 20000;
+    if (!strcmp(argv[i], "--quick")) n = 20000, nlist = 4000;
     else if (!strcmp(argv[i], "--profiles") && i + 1 < argc) n = strtoull(argv[++i], NULL, 10);
     else if (!strcmp(argv[i], "--queries") && i + 1 < argc) nq = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--scans") && i + 1 < argc) nscan = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--upgrade")) upgrade = true;
+    else if (!strcmp(argv[i], "--listings") && i + 1 < argc) nlist = strtoull(argv[++i], NULL, 10);
     else {
-      fprintf(stderr, "usage: bench_query [--profiles N] [--queries Q] [--scans S] [--quick] [--upgrade]\n");
+      fprintf(stderr, "usage: bench_query [--profiles N] [--listings N] [--queries Q] [--scans S] [--quick] [--upgrade]\n");
       return 2;
     }
   }
@@ -494,6 +608,7 @@ int main(int argc, char **argv) {
            scan / med, idx_sum / nscan * 1e3, scan / (idx_sum / nscan));
     free(lat);
   }
+  if (nlist && bench_listings_in(s, origins, now, n, nlist, nq, nscan)) return 1;
   printf("memory: RSS %ld kB, peak %ld kB\n", bench_proc_kb(getpid(), "VmRSS:"),
          bench_proc_kb(getpid(), "VmHWM:"));
   bench_loadavg("after");
