@@ -593,6 +593,144 @@ out:
   return rc;
 }
 
+/* ---- everyone, by name: a walk of the name indexes ------------------------ */
+
+/* A query with no filter at all, sorted by name (`amicale search` alone,
+ * the commonest), would otherwise read every row head and sort them: on a
+ * federation of a million people, a second of the node's loop. Both
+ * indexes hold a name term per person ('n' then the name key, the order
+ * of entry_cmp), so the page is the merge of two ordered walks, stopped
+ * at offset + limit; the total is counted, not listed. */
+
+typedef struct name_stream {
+  MDB_cursor *c;
+  MDB_val k, v;
+  bool live;        /* positioned on an 'n' term */
+  const uint8_t *term;
+  size_t term_len;  /* the name key, without the 'n' */
+} name_stream;
+
+static int stream_set(name_stream *s, int mrc, am_error *err) {
+  s->live = false;
+  if (mrc == MDB_NOTFOUND) return 0;
+  if (mrc) return am_store_mdb_error(NULL, mrc, "reading the search index", err);
+  size_t tl = am_postings_term_len(&s->k);
+  if (s->k.mv_size < 1 || ((const uint8_t *)s->k.mv_data)[0] != AM_IDX_NAME) return 0;
+  if (!tl || !am_postings_count(&s->v)) return dir_corrupt(err);
+  s->term = (const uint8_t *)s->k.mv_data + 1, s->term_len = tl - 1;
+  s->live = true;
+  return 0;
+}
+
+static int stream_open(am_txn *t, int which, name_stream *s, am_error *err) {
+  int rc = mdb_cursor_open(t->txn, am_store_db(t->store, which), &s->c);
+  if (rc) return am_store_mdb_error(t, rc, "reading the search index", err);
+  uint8_t tag = AM_IDX_NAME;
+  s->k = (MDB_val){1, &tag};
+  return stream_set(s, mdb_cursor_get(s->c, &s->k, &s->v, MDB_SET_RANGE), err);
+}
+
+/* The ids of the stream's current term (all its chunks); moves past it. */
+static int stream_take(name_stream *s, am_ids *ids, am_error *err) {
+  uint8_t key[AM_IDX_KEY_MAX];
+  size_t len = s->term_len;
+  if (len > sizeof key) return dir_corrupt(err);
+  memcpy(key, s->term, len);
+  int rc = 0;
+  while (s->live && !rc && s->term_len == len && !memcmp(s->term, key, len)) {
+    const uint8_t *p = s->v.mv_data;
+    for (size_t i = 0; i < am_postings_count(&s->v) && !rc; i++) rc = am_ids_push(ids, am_get_be64(p + 8 * i));
+    if (!rc) rc = stream_set(s, mdb_cursor_get(s->c, &s->k, &s->v, MDB_NEXT), err);
+  }
+  return rc;
+}
+
+static int rows_cmp(const void *a, const void *b) {
+  const entry *x = a, *y = b;
+  int c = memcmp(x->origin, y->origin, AM_ANN_KEY_BYTES);
+  return c ? c : (x->tie > y->tie) - (x->tie < y->tie);
+}
+
+/* A local entry against the stream's term, in entry_cmp's order (a member
+ * before a profile of the same name). */
+static int local_vs_term(const entry *e, const name_stream *s) {
+  size_t n = e->key_len < s->term_len ? e->key_len : s->term_len;
+  int c = n ? memcmp(e->key, s->term, n) : 0;
+  if (c) return c;
+  if (e->key_len != s->term_len) return e->key_len < s->term_len ? -1 : 1;
+  return -1;
+}
+
+/* This node's members come sorted from the usual path (a member viewer
+ * sorts them by the names it may see, which the index does not know; they
+ * are one institution's, not the federation's); the directory is walked in
+ * name order and merged with them up to offset + limit. */
+static int walk_by_name(am_txn *t, const am_people_query *q, const am_prepared *p, bool local,
+                        bool dir, list *l, size_t *total, am_error *err) {
+  name_stream ds = {0};
+  list loc = {0};
+  am_ids ids = {0};
+  size_t want = q->q.offset + q->q.limit, i = 0;
+  int rc = 0;
+  if (local) {
+    if ((rc = search_local(t, q, p, &loc, err))) goto out;
+    for (size_t k = 0; k < loc.n; k++) {
+      loc.v[k].key = (const uint8_t *)loc.keys.data + loc.v[k].key_off;
+      loc.v[k].promo = 0; /* by name alone */
+    }
+    if (loc.n) qsort(loc.v, loc.n, sizeof *loc.v, entry_cmp);
+  }
+  *total = loc.n;
+  if (dir) {
+    MDB_stat st;
+    if ((rc = mdb_stat(t->txn, am_store_db(t->store, AM_DB_DIR), &st))) {
+      rc = am_store_mdb_error(t, rc, "reading the directory", err);
+      goto out;
+    }
+    *total += st.ms_entries;
+    if ((rc = stream_open(t, AM_DB_DIR_INDEX, &ds, err))) goto out;
+  }
+  while (l->n < want && (i < loc.n || ds.live)) {
+    if (i < loc.n && (!ds.live || local_vs_term(&loc.v[i], &ds) < 0)) {
+      const entry *e = &loc.v[i++];
+      if ((rc = list_push(l, true, e->id, e->tie, 0, e->key, e->key_len, NULL))) goto out;
+      continue;
+    }
+    /* The profiles of the stream's name, by institution then object. */
+    uint8_t key[AM_IDX_KEY_MAX];
+    size_t klen = ds.term_len, from = l->n;
+    if (klen > sizeof key) { rc = dir_corrupt(err); goto out; }
+    memcpy(key, ds.term, klen);
+    ids.n = 0;
+    if ((rc = stream_take(&ds, &ids, err))) goto out;
+    for (size_t k = 0; k < ids.n && !rc; k++) {
+      MDB_val v;
+      row_head h;
+      if ((rc = row_get(t, ids.v[k], &v, &h, err))) goto out;
+      if (is_self(t, h.origin)) { /* left by an upgrade: not a person of the directory */
+        (*total)--;
+        continue;
+      }
+      rc = list_push(l, false, ids.v[k], h.object, 0, key, klen, h.origin);
+    }
+    if (rc) goto out;
+    for (size_t k = from; k < l->n; k++) l->v[k].key = (const uint8_t *)l->keys.data + l->v[k].key_off;
+    qsort(l->v + from, l->n - from, sizeof *l->v, rows_cmp);
+  }
+out:
+  if (ds.c) mdb_cursor_close(ds.c);
+  am_ids_free(&ids);
+  list_free(&loc);
+  return rc;
+}
+
+static bool unfiltered(const am_people_query *q) {
+  const am_query *x = &q->q;
+  return x->sort == AM_SORT_NAME && x->limit && !(x->text && *x->text) && !x->promo_min &&
+         !x->promo_max && !x->mentoring && !x->nfilters && !(x->job_title && *x->job_title) &&
+         !q->norigins && q->since <= 0;
+}
+
 static int people(am_txn *t, const am_people_query *q, am_people *out, bool scan,
                   am_error *err) {
   am_prepared p;
@@ -612,6 +750,12 @@ static int people(am_txn *t, const am_people_query *q, am_people *out, bool scan
     row_walk rw = {q, &p, &l, true, err};
     if (local && (rc = am_members_each(t, local_cb, &lw, err))) goto out;
     if (dir && (rc = each_row(t, row_cb, &rw, err))) goto out;
+  } else if (unfiltered(q)) {
+    size_t total = 0;
+    if ((rc = walk_by_name(t, q, &p, local, dir, &l, &total, err))) goto out;
+    rc = materialise(t, q, &l, out, err);
+    out->total = total;
+    goto out;
   } else {
     if (local && (rc = search_local(t, q, &p, &l, err))) goto out;
     if (dir && (rc = search_dir(t, q, &p, &l, err))) goto out;
