@@ -320,8 +320,10 @@ heading "7. What Institut National sees of the federation"
 say "Events and job offers from the whole federation, each with the institution that published it (École Centrale's event came through Groupe Exemple's node):"
 step --dir institut event list
 step --dir institut job list
-say "École Centrale's alumni who consented to federation sharing, as Institut National holds them (one line a profile: its id, number, version, date, origin and given name):"
-step --dir institut announcement list --kind profile --origin "${KEY[ecole]}"
+say "École Centrale's alumni who consented to federation sharing, found from Institut National by a search across the federation (what École Centrale shares of each, and their institution):"
+step --dir institut search --institution "École Centrale" --limit 0
+say "Who works in banking, in either school (a search covers this node's members and every institution's; accents and case do not matter):"
+step --dir institut search --sector banque
 ref=$(am --dir institut announcement list --kind profile --origin "${KEY[ecole]}" | awk '/Éléonore/ { print $1; exit }')
 [ -n "$ref" ] || fail "Institut National does not hold Éléonore Dubois's profile"
 say "One of them in full: what École Centrale shares of Éléonore Dubois (no e-mail, no phone), signed by École Centrale:"

@@ -90,9 +90,11 @@ expect_match "Institut National lists École Centrale's event" \
   "\\\$ amicale --dir institut event list"$'\n'"[0-9a-f]{12} +2030-01-17 19:00 CET +Afterwork des anciens — Lyon +\[École Centrale d'Exemple\]" "$seen"
 expect_match "Institut National lists Groupe Exemple's job" \
   "\\\$ amicale --dir institut job list"$'\n'"[0-9a-f]{12} +cdi +Ingénieur·e data, Groupe Exemple — Paris +\[Groupe Exemple Alumni\] +alumni only" "$seen"
-expect_eq "Institut National lists École Centrale's consenting members" "$consenting_odd" \
-  "$(grep -cE "^[0-9a-f]{12} +profile .* École Centrale d'Exemple +[^ ]" <<<"$seen")"
-expect_match "one of them: Éléonore" "profile .* École Centrale d'Exemple +Éléonore" "$seen"
+search=$(sed -n '/search --institution "École Centrale"/,/people$/p' <<<"$seen")
+expect_eq "Institut National finds École Centrale's consenting members" "$consenting_odd" \
+  "$(grep -cE " École Centrale d'Exemple$" <<<"$search")"
+expect_eq "one of them: Éléonore, with her institution" 1 "$(grep -cE "^Éléonore Dubois +2012 .* École Centrale d'Exemple$" <<<"$search")"
+expect_eq "a search across institutions" 1 "$(grep -cE "^Yasmine Benali .* Institut National d'Exemple$" <<<"$seen")"
 expect_match "her profile in full, from École Centrale" \
   "origin +[A-Za-z0-9_-]{43} +École Centrale d'Exemple" "$seen"
 expect_match "her family name" 'family_name +Dubois' "$seen"
